@@ -1,0 +1,104 @@
+//! The server's whole configuration: one typed struct, read from flags with
+//! environment fallbacks, and passed in to everything that needs it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// How the echo server is configured. `backend --help` prints this as documentation.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "backend",
+    version,
+    about = "WebSocket echo server: serves the web app and echoes every message sent to /ws",
+    long_about = "WebSocket echo server.\n\n\
+        Serves the trunk-built web app from --dist and, on the same port, a WebSocket \
+        endpoint at /ws that sends every text message back as text and every binary \
+        message back as binary. Every flag can also be set from the environment \
+        variable named beside it."
+)]
+pub struct Config {
+    /// Address to listen on, as HOST:PORT (port 0 picks a free port).
+    #[arg(long, env = "ECHO_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// Folder holding the trunk-built web app (index.html, the .js and the .wasm).
+    #[arg(long, env = "ECHO_DIST", default_value = "dist")]
+    pub dist: PathBuf,
+
+    /// Largest message the server accepts, in bytes; a larger one is answered with
+    /// close code 1009 (message too big).
+    #[arg(long, env = "ECHO_MAX_MESSAGE_BYTES", default_value_t = 1 << 20,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_message_bytes: u32,
+
+    /// Most WebSocket connections open at once; the next upgrade is refused with
+    /// 503 until one closes.
+    #[arg(long, env = "ECHO_MAX_CONNECTIONS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// How long a client may take to send its request headers (e.g. 10s, 500ms).
+    #[arg(long, env = "ECHO_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+
+    /// On SIGINT or SIGTERM, how long open sockets get to finish the close
+    /// handshake (e.g. 5s) before the server exits anyway.
+    #[arg(long, env = "ECHO_SHUTDOWN_GRACE", default_value = "5s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+}
+
+impl Config {
+    /// A configuration with every default, listening on `addr` and serving `dist`.
+    /// Tests and embedders start from here and adjust fields.
+    pub fn new(addr: SocketAddr, dist: impl Into<PathBuf>) -> Config {
+        let mut config = Config::parse_from(["backend"]);
+        config.addr = addr;
+        config.dist = dist.into();
+        config
+    }
+}
+
+/// Parses durations written like `30s`, `500ms` or `1m 30s`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|err| format!("{err} (write durations like 30s or 500ms)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let config = Config::try_parse_from(["backend"]).unwrap();
+        assert_eq!(config.addr, "127.0.0.1:3000".parse().unwrap());
+        assert_eq!(config.dist, PathBuf::from("dist"));
+        assert_eq!(config.max_message_bytes, 1 << 20);
+        assert_eq!(config.header_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn durations_accept_human_units() {
+        let config = Config::try_parse_from(["backend", "--shutdown-grace", "250ms"]).unwrap();
+        assert_eq!(config.shutdown_grace, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn bad_values_are_rejected_with_a_message() {
+        for args in [
+            &["backend", "--addr", "nowhere"][..],
+            &["backend", "--shutdown-grace", "soon"],
+            &["backend", "--max-connections", "0"],
+        ] {
+            let err = Config::try_parse_from(args).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{args:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The WebSocket echo server: the web app's files and an echo endpoint at `/ws`,
+//! on one port.
+//!
+//! [`Server::bind`] takes a [`Config`]; [`Server::run`] serves until the future it
+//! is given completes, then closes every socket with 1001 and waits for the close
+//! handshakes.
+
+#![forbid(unsafe_code)]
+
+mod assets;
+pub mod config;
+mod server;
+mod ws;
+
+pub use config::Config;
+pub use server::Server;

@@ -1,0 +1,175 @@
+//! The listener and its connections: accepts TCP, speaks HTTP/1.1 through hyper,
+//! sends `/ws` to the WebSocket endpoint and everything else to the warp routes,
+//! and runs the graceful shutdown.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::Request;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_service::Service;
+use tracing::{debug, info, warn};
+
+use crate::assets;
+use crate::config::Config;
+use crate::ws::Endpoint;
+
+/// A bound, not yet serving, echo server.
+pub struct Server {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    config: Config,
+}
+
+impl Server {
+    /// Binds the listening socket. Binding before serving lets a caller that asked
+    /// for port 0 learn the real port from [`Server::local_addr`].
+    pub async fn bind(config: Config) -> io::Result<Server> {
+        let listener = TcpListener::bind(config.addr).await.map_err(|err| {
+            io::Error::new(
+                err.kind(),
+                format!("cannot listen on {}: {err}", config.addr),
+            )
+        })?;
+        let local_addr = listener.local_addr()?;
+        Ok(Server {
+            listener,
+            local_addr,
+            config,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `shutdown` completes. Then it stops accepting, sends close
+    /// 1001 to every open WebSocket and waits up to `--shutdown-grace` for them
+    /// to finish before returning.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        let Server {
+            listener,
+            local_addr,
+            config,
+        } = self;
+        let stopping = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let endpoint = Arc::new(Endpoint::new(&config, stopping.clone(), tracker.clone()));
+        let routes = warp::service(assets::routes(config.dist.clone()));
+
+        info!(addr = %local_addr, "listening on http://{local_addr} (WebSocket echo at ws://{local_addr}/ws)");
+        if !assets::bundle_is_built(&config.dist) {
+            warn!(
+                dist = %config.dist.display(),
+                "no web app in {}: build it with `{}`; /ws works meanwhile",
+                config.dist.display(),
+                assets::BUILD_COMMAND
+            );
+        }
+
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                () = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(err) => {
+                        // Running out of file descriptors makes accept fail at once;
+                        // pausing keeps that from becoming a busy loop.
+                        warn!(%err, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let connection = serve_connection(
+                stream,
+                peer,
+                config.header_timeout,
+                Arc::clone(&endpoint),
+                routes.clone(),
+                stopping.clone(),
+            );
+            tracker.spawn(connection);
+        }
+
+        drop(listener);
+        let open = tracker.len();
+        info!(open, grace = ?config.shutdown_grace, "shutting down: closing open connections");
+        stopping.cancel();
+        tracker.close();
+        // The sockets themselves stop waiting after the grace period; the margin
+        // covers the last writes.
+        if tokio::time::timeout(
+            config.shutdown_grace + Duration::from_millis(250),
+            tracker.wait(),
+        )
+        .await
+        .is_err()
+        {
+            warn!(
+                left = tracker.len(),
+                "grace period over; dropping the connections left"
+            );
+        }
+        info!("stopped");
+        Ok(())
+    }
+}
+
+/// Serves one TCP connection: HTTP/1.1 requests until it upgrades or closes.
+async fn serve_connection<R>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    header_timeout: Duration,
+    endpoint: Arc<Endpoint>,
+    routes: R,
+    stopping: CancellationToken,
+) where
+    R: Service<Request<Incoming>, Response = warp::reply::Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    R::Future: Send,
+{
+    // Echoes are small and latency matters more than packet count.
+    let _ = stream.set_nodelay(true);
+    let service = service_fn(move |request: Request<Incoming>| {
+        let endpoint = Arc::clone(&endpoint);
+        let mut routes = routes.clone();
+        async move {
+            if request.uri().path() == "/ws" {
+                Ok::<_, Infallible>(endpoint.upgrade(request, peer))
+            } else {
+                routes.call(request).await
+            }
+        }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        () = stopping.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(err) = result {
+        debug!(%peer, %err, "HTTP connection ended with an error");
+    }
+}

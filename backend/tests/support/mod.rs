@@ -1,0 +1,261 @@
+//! Starting the real server on port 0 and talking to it over real sockets.
+
+#![allow(dead_code)] // Each test binary uses a different part of this module.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use backend::{Config, Server};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// A client socket as tokio-tungstenite gives it.
+pub type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A server running in this process on a loopback port, stopped on drop or with
+/// [`Running::stop`].
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Running {
+    /// Starts the server with `adjust` applied to a default configuration.
+    pub async fn start(dist: &Path, adjust: impl FnOnce(&mut Config)) -> Running {
+        let mut config = Config::new("127.0.0.1:0".parse().unwrap(), dist);
+        config.shutdown_grace = Duration::from_secs(2);
+        adjust(&mut config);
+        let server = Server::bind(config).await.expect("bind a loopback port");
+        let addr = server.local_addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async {
+            let _ = stopped.await;
+        }));
+        Running {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Starts the server with every default and no bundle.
+    pub async fn plain() -> Running {
+        Running::start(Path::new("/nonexistent-dist"), |_| {}).await
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// Opens a WebSocket to `/ws`.
+    pub async fn connect(&self) -> Client {
+        let (client, response) = tokio_tungstenite::connect_async(self.ws_url())
+            .await
+            .expect("WebSocket handshake");
+        assert_eq!(response.status(), 101);
+        client
+    }
+
+    /// Begins the graceful shutdown; the returned handle ends when the server has.
+    pub fn stop(&mut self) -> JoinHandle<std::io::Result<()>> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.take().expect("server already stopped")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Reads the next data message, skipping control frames, failing after 5 s.
+pub async fn next_message(client: &mut Client) -> Message {
+    use futures_util::StreamExt;
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(5), client.next())
+            .await
+            .expect("a message within 5 s");
+        match next.expect("the stream is open").expect("a valid frame") {
+            Message::Ping(_) | Message::Pong(_) => continue,
+            message => return message,
+        }
+    }
+}
+
+/// A plain HTTP/1.1 exchange: the status, the headers (names in lower case) and the body.
+pub struct HttpReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Sends `request` (without the final blank line's `Connection: close`, which
+/// this adds) and reads the reply until the server closes.
+pub async fn http(addr: SocketAddr, request_head: &str) -> HttpReply {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = format!("{request_head}\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut raw))
+        .await
+        .expect("reply within 5 s")
+        .unwrap();
+    parse_reply(&raw)
+}
+
+fn parse_reply(raw: &[u8]) -> HttpReply {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete head");
+    let head = std::str::from_utf8(&raw[..split]).unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v == "chunked")
+    {
+        body = dechunk(&body);
+    }
+    HttpReply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = raw.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size = usize::from_str_radix(std::str::from_utf8(&raw[..line_end]).unwrap().trim(), 16)
+            .unwrap();
+        if size == 0 {
+            return body;
+        }
+        body.extend_from_slice(&raw[line_end + 2..line_end + 2 + size]);
+        raw = &raw[line_end + 2 + size + 2..];
+    }
+}
+
+/// A WebSocket opened by hand, for sending frames no well-behaved client would.
+pub struct RawSocket {
+    pub stream: TcpStream,
+}
+
+impl RawSocket {
+    /// Performs the opening handshake and checks for `101`.
+    pub async fn connect(addr: SocketAddr) -> RawSocket {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "GET /ws HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(stream.read_u8().await.unwrap());
+        }
+        assert!(
+            head.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&head)
+        );
+        RawSocket { stream }
+    }
+
+    /// Sends one masked frame with the given first byte (FIN, RSV and opcode).
+    pub async fn send_frame(&mut self, first_byte: u8, payload: &[u8]) {
+        let frame = masked_frame(first_byte, payload);
+        self.stream.write_all(&frame).await.unwrap();
+    }
+
+    /// Reads frames until a close frame, returning its code (None for an empty
+    /// close), or panics if TCP ends first.
+    pub async fn expect_close(&mut self) -> Option<u16> {
+        loop {
+            let (opcode, payload) = tokio::time::timeout(Duration::from_secs(5), self.read_frame())
+                .await
+                .expect("a frame within 5 s")
+                .expect("a close frame before TCP ends");
+            if opcode == 0x8 {
+                return (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+            }
+        }
+    }
+
+    /// Reads one unmasked server frame: its opcode and payload, or None at EOF.
+    pub async fn read_frame(&mut self) -> Option<(u8, Vec<u8>)> {
+        let mut head = [0u8; 2];
+        self.stream.read_exact(&mut head).await.ok()?;
+        let len = match head[1] & 0x7f {
+            126 => u64::from(self.stream.read_u16().await.ok()?),
+            127 => self.stream.read_u64().await.ok()?,
+            short => u64::from(short),
+        };
+        let mut payload = vec![0; len as usize];
+        self.stream.read_exact(&mut payload).await.ok()?;
+        Some((head[0] & 0x0f, payload))
+    }
+}
+
+/// Encodes a client frame with a fixed mask.
+pub fn masked_frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x12, 0x34, 0x56, 0x78];
+    let mut frame = vec![first_byte];
+    match payload.len() {
+        len @ 0..=125 => frame.push(0x80 | len as u8),
+        len @ 126..=0xffff => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&mask);
+    frame.extend(
+        payload
+            .iter()
+            .enumerate()
+            .map(|(i, byte)| byte ^ mask[i % 4]),
+    );
+    frame
+}
