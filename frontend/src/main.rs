@@ -1,1 +1,5 @@
-fn main() {}
+//! Entry point of the wasm bundle; trunk builds it (see `index.html`).
+
+fn main() {
+    yew::Renderer::<frontend::app::App>::new().render();
+}

@@ -1,0 +1,6 @@
+//! The page's parts, each a small function component that renders props and
+//! reports user actions through callbacks.
+
+pub mod composer;
+pub mod connect_bar;
+pub mod log_view;

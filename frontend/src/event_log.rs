@@ -1,0 +1,349 @@
+//! The event log's data: what each entry records and how it reads, as plain
+//! values with no browser types, so native tests cover all of it.
+
+use std::fmt::Write as _;
+
+use crate::close_code;
+
+/// A message's data, as `MessageEvent.data` carries it or as it was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// A text message (a JavaScript string).
+    Text(String),
+    /// A binary message (an `ArrayBuffer`, since the app sets `binaryType`).
+    Binary(Vec<u8>),
+}
+
+impl Payload {
+    /// The size on the wire: UTF-8 bytes for text, bytes for binary.
+    pub fn size_bytes(&self) -> usize {
+        match self {
+            Payload::Text(text) => text.len(),
+            Payload::Binary(bytes) => bytes.len(),
+        }
+    }
+
+    /// `text` or `binary`, as the log labels the type.
+    pub fn type_label(&self) -> &'static str {
+        match self {
+            Payload::Text(_) => "text",
+            Payload::Binary(_) => "binary",
+        }
+    }
+
+    /// What the log shows of the data: text as it is, binary as a hex preview.
+    pub fn preview(&self) -> String {
+        match self {
+            Payload::Text(text) => text.clone(),
+            Payload::Binary(bytes) => hex_preview(bytes, 32),
+        }
+    }
+}
+
+/// The first `limit` bytes in hex, `…` marking that more follow.
+pub fn hex_preview(bytes: &[u8], limit: usize) -> String {
+    let mut preview = String::with_capacity(limit.min(bytes.len()) * 3 + 2);
+    for (index, byte) in bytes.iter().take(limit).enumerate() {
+        if index > 0 {
+            preview.push(' ');
+        }
+        let _ = write!(preview, "{byte:02x}");
+    }
+    if bytes.len() > limit {
+        preview.push_str(" …");
+    }
+    preview
+}
+
+/// One thing that happened on the socket, with the values its interface carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// The `open` event: the handshake succeeded.
+    Open {
+        /// `WebSocket.url`.
+        url: String,
+        /// `WebSocket.protocol`, the negotiated subprotocol (often empty).
+        protocol: String,
+        /// `WebSocket.extensions`, the negotiated extensions (often empty).
+        extensions: String,
+    },
+    /// A `message` event.
+    Message {
+        /// `MessageEvent.data`.
+        payload: Payload,
+        /// `MessageEvent.origin`: the origin of the socket's URL.
+        origin: String,
+    },
+    /// A message this page sent with `WebSocket.send()`.
+    Sent {
+        /// What was sent.
+        payload: Payload,
+    },
+    /// A `close` event.
+    Close {
+        /// `CloseEvent.code`.
+        code: u16,
+        /// `CloseEvent.reason`.
+        reason: String,
+        /// `CloseEvent.wasClean`: whether the closing handshake completed.
+        was_clean: bool,
+    },
+    /// An `error` event, which by design carries no detail.
+    Error,
+}
+
+/// The kind of an entry, in the words the log uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The `open` event.
+    Open,
+    /// A `message` event.
+    Message,
+    /// A message this page sent.
+    Sent,
+    /// The `close` event.
+    Close,
+    /// The `error` event.
+    Error,
+}
+
+impl Kind {
+    /// The word shown for this kind.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Open => "open",
+            Kind::Message => "message",
+            Kind::Sent => "sent",
+            Kind::Close => "close",
+            Kind::Error => "error",
+        }
+    }
+}
+
+/// What the log says about every `error` event: browsers deliberately hide the
+/// cause, so the entry says where to look instead.
+pub const ERROR_EXPLANATION: &str = "The browser gives no detail about WebSocket errors (on purpose, so \
+     pages cannot probe the network). A close event follows with code 1006; the browser's console may \
+     say more.";
+
+impl Record {
+    /// This record's kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Record::Open { .. } => Kind::Open,
+            Record::Message { .. } => Kind::Message,
+            Record::Sent { .. } => Kind::Sent,
+            Record::Close { .. } => Kind::Close,
+            Record::Error => Kind::Error,
+        }
+    }
+
+    /// The one-line summary shown beside the kind.
+    pub fn summary(&self) -> String {
+        match self {
+            Record::Open { url, .. } => format!("connected to {url}"),
+            Record::Message { payload, .. } | Record::Sent { payload } => {
+                format!("{} · {} bytes", payload.type_label(), payload.size_bytes())
+            }
+            Record::Close {
+                code, was_clean, ..
+            } => {
+                let clean = if *was_clean { "clean" } else { "not clean" };
+                format!("code {code} ({clean})")
+            }
+            Record::Error => "error event (no detail available)".to_owned(),
+        }
+    }
+
+    /// The entry's details as (property, value) pairs, named as on the browser's
+    /// interfaces so they can be looked up.
+    pub fn details(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Record::Open {
+                url,
+                protocol,
+                extensions,
+            } => vec![
+                ("WebSocket.url", url.clone()),
+                ("WebSocket.protocol", quoted(protocol)),
+                ("WebSocket.extensions", quoted(extensions)),
+            ],
+            Record::Message { payload, origin } => vec![
+                ("MessageEvent.data", payload.preview()),
+                ("type", payload.type_label().to_owned()),
+                ("size", format!("{} bytes", payload.size_bytes())),
+                ("MessageEvent.origin", origin.clone()),
+            ],
+            Record::Sent { payload } => vec![
+                ("data", payload.preview()),
+                ("type", payload.type_label().to_owned()),
+                ("size", format!("{} bytes", payload.size_bytes())),
+            ],
+            Record::Close {
+                code,
+                reason,
+                was_clean,
+            } => vec![
+                ("CloseEvent.code", code.to_string()),
+                ("CloseEvent.reason", quoted(reason)),
+                ("CloseEvent.wasClean", was_clean.to_string()),
+                ("meaning", close_code::meaning(*code).to_owned()),
+            ],
+            Record::Error => vec![
+                ("Event.type", "error".to_owned()),
+                ("why no detail", ERROR_EXPLANATION.to_owned()),
+            ],
+        }
+    }
+}
+
+/// Shows empty strings as `""` so that "empty" is visible.
+fn quoted(value: &str) -> String {
+    if value.is_empty() {
+        "\"\"".to_owned()
+    } else {
+        value.to_owned()
+    }
+}
+
+/// One line of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Unique within the log, in order of arrival.
+    pub id: u64,
+    /// Local wall-clock time, `HH:MM:SS.mmm`.
+    pub time: String,
+    /// What happened.
+    pub record: Record,
+}
+
+/// Formats a time as local `HH:MM:SS.mmm`, given milliseconds since the Unix
+/// epoch and the offset `Date.getTimezoneOffset()` reports (minutes behind UTC).
+pub fn clock_time(epoch_ms: f64, timezone_offset_minutes: f64) -> String {
+    const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+    let local_ms = epoch_ms.round() as i64 - (timezone_offset_minutes.round() as i64) * 60 * 1000;
+    let of_day = local_ms.rem_euclid(DAY_MS);
+    let (hours, rest) = (of_day / 3_600_000, of_day % 3_600_000);
+    let (minutes, rest) = (rest / 60_000, rest % 60_000);
+    let (seconds, millis) = (rest / 1000, rest % 1000);
+    format!("{hours:02}:{minutes:02}:{seconds:02}.{millis:03}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_report_bytes_not_characters() {
+        assert_eq!(Payload::Text("héllo ✓".into()).size_bytes(), 10);
+        assert_eq!(Payload::Binary(vec![0; 5]).size_bytes(), 5);
+        assert_eq!(Payload::Text(String::new()).size_bytes(), 0);
+    }
+
+    #[test]
+    fn text_is_shown_literally() {
+        let markup = "<b>bold</b><img src=x onerror=alert(1)>";
+        assert_eq!(Payload::Text(markup.into()).preview(), markup);
+    }
+
+    #[test]
+    fn binary_is_shown_as_a_hex_preview() {
+        assert_eq!(
+            Payload::Binary(vec![0x00, 0x0f, 0xff]).preview(),
+            "00 0f ff"
+        );
+        assert_eq!(hex_preview(&[1, 2, 3, 4], 2), "01 02 …");
+        assert_eq!(hex_preview(&[], 2), "");
+    }
+
+    #[test]
+    fn each_record_has_its_kind_in_words() {
+        let text = || Payload::Text("hi".into());
+        let cases = [
+            (
+                Record::Open {
+                    url: "ws://h/ws".into(),
+                    protocol: String::new(),
+                    extensions: String::new(),
+                },
+                "open",
+            ),
+            (
+                Record::Message {
+                    payload: text(),
+                    origin: "ws://h".into(),
+                },
+                "message",
+            ),
+            (Record::Sent { payload: text() }, "sent"),
+            (
+                Record::Close {
+                    code: 1000,
+                    reason: String::new(),
+                    was_clean: true,
+                },
+                "close",
+            ),
+            (Record::Error, "error"),
+        ];
+        for (record, label) in cases {
+            assert_eq!(record.kind().label(), label);
+        }
+    }
+
+    #[test]
+    fn close_entries_show_code_reason_clean_and_meaning() {
+        let record = Record::Close {
+            code: 4001,
+            reason: "bye".into(),
+            was_clean: true,
+        };
+        assert_eq!(record.summary(), "code 4001 (clean)");
+        let details = record.details();
+        assert!(details.contains(&("CloseEvent.code", "4001".into())));
+        assert!(details.contains(&("CloseEvent.reason", "bye".into())));
+        assert!(details.contains(&("CloseEvent.wasClean", "true".into())));
+        assert!(details
+            .iter()
+            .any(|(name, value)| *name == "meaning" && value.starts_with("Private use")));
+        let unclean = Record::Close {
+            code: 1006,
+            reason: String::new(),
+            was_clean: false,
+        };
+        assert_eq!(unclean.summary(), "code 1006 (not clean)");
+        assert!(unclean
+            .details()
+            .contains(&("CloseEvent.reason", "\"\"".into())));
+    }
+
+    #[test]
+    fn message_entries_show_type_and_size() {
+        let record = Record::Message {
+            payload: Payload::Binary(vec![0xde, 0xad]),
+            origin: "ws://h".into(),
+        };
+        assert_eq!(record.summary(), "binary · 2 bytes");
+        assert!(record
+            .details()
+            .contains(&("MessageEvent.data", "de ad".into())));
+    }
+
+    #[test]
+    fn error_entries_explain_the_missing_detail() {
+        let details = Record::Error.details();
+        let text: String = details.iter().map(|(_, value)| value.as_str()).collect();
+        assert!(text.contains("no detail"));
+        assert!(text.contains("close event follows"));
+    }
+
+    #[test]
+    fn clock_time_has_milliseconds_and_honours_the_time_zone() {
+        // 2026-11-25T12:34:56.789Z
+        let epoch_ms = 1_795_610_096_789.0;
+        assert_eq!(clock_time(epoch_ms, 0.0), "12:34:56.789");
+        // UTC+1 reports an offset of -60 minutes.
+        assert_eq!(clock_time(epoch_ms, -60.0), "13:34:56.789");
+        assert_eq!(clock_time(epoch_ms, 780.0), "23:34:56.789");
+    }
+}

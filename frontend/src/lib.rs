@@ -1,0 +1,17 @@
+//! The WebSocket echo app's browser side: a Yew app that drives the browser's own
+//! `WebSocket` and logs every event it raises.
+//!
+//! Everything that can be plain data is ([`event_log`], [`state`], [`close_code`],
+//! [`ready_state`], [`socket_url`]) and is tested natively; [`connection`] and the
+//! components are the thin layer that touches the browser.
+
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod close_code;
+pub mod components;
+pub mod connection;
+pub mod event_log;
+pub mod ready_state;
+pub mod socket_url;
+pub mod state;
