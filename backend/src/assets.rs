@@ -24,15 +24,11 @@ pub(crate) fn bundle_is_built(dist: &Path) -> bool {
 /// Every route that is not `/ws`: files, the app's page, or the missing-bundle page.
 pub(crate) fn routes(dist: PathBuf) -> BoxedFilter<(HttpResponse,)> {
     let files = warp::fs::dir(dist.clone()).map(Reply::into_response);
-    let app_page = page_path()
-        .and(warp::fs::file(dist.join("index.html")))
-        .map(Reply::into_response);
+    let app_page = page_path().and(warp::fs::file(dist.join("index.html"))).map(Reply::into_response);
     // The bundle is looked for on every request, so building it while the server
     // runs needs no restart.
     let missing_bundle = page_path().map(missing_bundle_page);
-    warp::get()
-        .and(files.or(app_page).unify().or(missing_bundle).unify())
-        .boxed()
+    warp::get().and(files.or(app_page).unify().or(missing_bundle).unify()).boxed()
 }
 
 /// Matches paths that name a page of the app rather than a file: those whose last
@@ -61,9 +57,6 @@ fn missing_bundle_page() -> HttpResponse {
     );
     let mut response = HttpResponse::new(page.into());
     *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     response
 }

@@ -63,8 +63,7 @@ impl Config {
 
 /// Parses durations written like `30s`, `500ms` or `1m 30s`.
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text)
-        .map_err(|err| format!("{err} (write durations like 30s or 500ms)"))
+    humantime::parse_duration(text).map_err(|err| format!("{err} (write durations like 30s or 500ms)"))
 }
 
 #[cfg(test)]
@@ -94,11 +93,7 @@ mod tests {
             &["backend", "--max-connections", "0"],
         ] {
             let err = Config::try_parse_from(args).unwrap_err();
-            assert_eq!(
-                err.kind(),
-                clap::error::ErrorKind::ValueValidation,
-                "{args:?}"
-            );
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{args:?}");
         }
     }
 }

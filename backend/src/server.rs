@@ -35,18 +35,11 @@ impl Server {
     /// Binds the listening socket. Binding before serving lets a caller that asked
     /// for port 0 learn the real port from [`Server::local_addr`].
     pub async fn bind(config: Config) -> io::Result<Server> {
-        let listener = TcpListener::bind(config.addr).await.map_err(|err| {
-            io::Error::new(
-                err.kind(),
-                format!("cannot listen on {}: {err}", config.addr),
-            )
-        })?;
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|err| io::Error::new(err.kind(), format!("cannot listen on {}: {err}", config.addr)))?;
         let local_addr = listener.local_addr()?;
-        Ok(Server {
-            listener,
-            local_addr,
-            config,
-        })
+        Ok(Server { listener, local_addr, config })
     }
 
     /// The address the server listens on.
@@ -58,11 +51,7 @@ impl Server {
     /// 1001 to every open WebSocket and waits up to `--shutdown-grace` for them
     /// to finish before returning.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
-        let Server {
-            listener,
-            local_addr,
-            config,
-        } = self;
+        let Server { listener, local_addr, config } = self;
         let stopping = CancellationToken::new();
         let tracker = TaskTracker::new();
         let endpoint = Arc::new(Endpoint::new(&config, stopping.clone(), tracker.clone()));
@@ -111,17 +100,8 @@ impl Server {
         tracker.close();
         // The sockets themselves stop waiting after the grace period; the margin
         // covers the last writes.
-        if tokio::time::timeout(
-            config.shutdown_grace + Duration::from_millis(250),
-            tracker.wait(),
-        )
-        .await
-        .is_err()
-        {
-            warn!(
-                left = tracker.len(),
-                "grace period over; dropping the connections left"
-            );
+        if tokio::time::timeout(config.shutdown_grace + Duration::from_millis(250), tracker.wait()).await.is_err() {
+            warn!(left = tracker.len(), "grace period over; dropping the connections left");
         }
         info!("stopped");
         Ok(())
@@ -137,10 +117,7 @@ async fn serve_connection<R>(
     routes: R,
     stopping: CancellationToken,
 ) where
-    R: Service<Request<Incoming>, Response = warp::reply::Response, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
+    R: Service<Request<Incoming>, Response = warp::reply::Response, Error = Infallible> + Clone + Send + 'static,
     R::Future: Send,
 {
     // Echoes are small and latency matters more than packet count.

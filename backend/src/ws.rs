@@ -44,11 +44,7 @@ pub(crate) struct Endpoint {
 }
 
 impl Endpoint {
-    pub(crate) fn new(
-        config: &Config,
-        shutdown: CancellationToken,
-        tracker: TaskTracker,
-    ) -> Endpoint {
+    pub(crate) fn new(config: &Config, shutdown: CancellationToken, tracker: TaskTracker) -> Endpoint {
         let max_message_bytes = config.max_message_bytes as usize;
         // Small buffers keep an idle connection cheap; a message larger than the
         // read buffer simply takes several reads.
@@ -72,11 +68,7 @@ impl Endpoint {
     /// Answers an upgrade request on `/ws`: either `101 Switching Protocols`, with
     /// the echo running on the upgraded connection, or an HTTP error that says
     /// what was wrong with the request.
-    pub(crate) fn upgrade(
-        self: &Arc<Self>,
-        mut request: Request<Incoming>,
-        peer: SocketAddr,
-    ) -> HttpResponse {
+    pub(crate) fn upgrade(self: &Arc<Self>, mut request: Request<Incoming>, peer: SocketAddr) -> HttpResponse {
         let accept = match check_handshake(request.method(), request.headers()) {
             Ok(accept) => accept,
             Err(refusal) => {
@@ -85,11 +77,7 @@ impl Endpoint {
             }
         };
         if self.shutdown.is_cancelled() {
-            return Refusal::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the server is shutting down",
-            )
-            .into_response();
+            return Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down").into_response();
         }
         let Ok(permit) = self.slots.clone().try_acquire_owned() else {
             info!(%peer, "upgrade refused: connection limit reached");
@@ -109,12 +97,8 @@ impl Endpoint {
                 match on_upgrade.await {
                     Ok(upgraded) => {
                         let stream = TokioIo::new(upgraded);
-                        let socket = WebSocketStream::from_raw_socket(
-                            stream,
-                            Role::Server,
-                            Some(endpoint.socket_config),
-                        )
-                        .await;
+                        let socket =
+                            WebSocketStream::from_raw_socket(stream, Role::Server, Some(endpoint.socket_config)).await;
                         endpoint.serve(socket, permit).await;
                     }
                     Err(err) => warn!(%err, "upgrade failed"),
@@ -137,13 +121,7 @@ impl Endpoint {
         S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
     {
         info!("connection opened");
-        let summary = echo(
-            socket,
-            self.max_message_bytes,
-            &self.shutdown,
-            self.close_timeout,
-        )
-        .await;
+        let summary = echo(socket, self.max_message_bytes, &self.shutdown, self.close_timeout).await;
         info!(
             messages = summary.messages,
             close_code = summary.close_code.map(u16::from),
@@ -173,16 +151,10 @@ impl Refusal {
         let mut response = HttpResponse::new(format!("{}\n", self.message).into());
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
         if self.status == StatusCode::UPGRADE_REQUIRED {
             headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-            headers.insert(
-                header::SEC_WEBSOCKET_VERSION,
-                HeaderValue::from_static("13"),
-            );
+            headers.insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
         }
         response
     }
@@ -190,15 +162,9 @@ impl Refusal {
 
 /// Checks an upgrade request against RFC 6455 section 4.2.1 and returns the
 /// `Sec-WebSocket-Accept` value to answer with.
-pub(crate) fn check_handshake(
-    method: &Method,
-    headers: &HeaderMap,
-) -> Result<HeaderValue, Refusal> {
+pub(crate) fn check_handshake(method: &Method, headers: &HeaderMap) -> Result<HeaderValue, Refusal> {
     if method != Method::GET {
-        return Err(Refusal::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "a WebSocket upgrade must be a GET request",
-        ));
+        return Err(Refusal::new(StatusCode::METHOD_NOT_ALLOWED, "a WebSocket upgrade must be a GET request"));
     }
     let is_upgrade = header_has_token(headers, header::CONNECTION, "upgrade")
         && header_has_token(headers, header::UPGRADE, "websocket");
@@ -208,20 +174,13 @@ pub(crate) fn check_handshake(
             "this is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)",
         ));
     }
-    if headers
-        .get(header::SEC_WEBSOCKET_VERSION)
-        .map(HeaderValue::as_bytes)
-        != Some(b"13")
-    {
+    if headers.get(header::SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes) != Some(b"13") {
         return Err(Refusal::new(
             StatusCode::UPGRADE_REQUIRED,
             "unsupported Sec-WebSocket-Version: this server speaks version 13",
         ));
     }
-    let key = headers
-        .get(header::SEC_WEBSOCKET_KEY)
-        .map(HeaderValue::as_bytes)
-        .unwrap_or_default();
+    let key = headers.get(header::SEC_WEBSOCKET_KEY).map(HeaderValue::as_bytes).unwrap_or_default();
     if !is_valid_key(key) {
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
@@ -230,12 +189,8 @@ pub(crate) fn check_handshake(
     }
     let accept = derive_accept_key(key);
     // The accept key is base64, which is always a valid header value.
-    HeaderValue::from_str(&accept).map_err(|_| {
-        Refusal::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "could not encode Sec-WebSocket-Accept",
-        )
-    })
+    HeaderValue::from_str(&accept)
+        .map_err(|_| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "could not encode Sec-WebSocket-Accept"))
 }
 
 fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
@@ -251,9 +206,7 @@ fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) 
 fn is_valid_key(key: &[u8]) -> bool {
     key.len() == 24
         && key.ends_with(b"==")
-        && key[..22]
-            .iter()
-            .all(|byte| byte.is_ascii_alphanumeric() || *byte == b'+' || *byte == b'/')
+        && key[..22].iter().all(|byte| byte.is_ascii_alphanumeric() || *byte == b'+' || *byte == b'/')
 }
 
 // ---------------------------------------------------------------------------
@@ -341,22 +294,13 @@ where
             // Pings are answered by tungstenite itself; pongs need no answer.
             Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
             Some(Err(err)) => match close_for_error(&err, max_message_bytes) {
-                Some(frame) => {
-                    break (
-                        Some(finish(&mut socket, frame, close_timeout).await),
-                        ClosedBy::Server,
-                    )
-                }
+                Some(frame) => break (Some(finish(&mut socket, frame, close_timeout).await), ClosedBy::Server),
                 None => break (None, ClosedBy::Network),
             },
             None => break (None, ClosedBy::Network),
         }
     };
-    Summary {
-        messages,
-        close_code,
-        closed_by,
-    }
+    Summary { messages, close_code, closed_by }
 }
 
 /// Sends our close frame, then waits (at most `timeout`) for the client's reply
@@ -377,18 +321,12 @@ where
 /// when the connection is already gone and no frame can be sent.
 pub(crate) fn close_for_error(err: &WsError, max_message_bytes: usize) -> Option<CloseFrame> {
     match err {
-        WsError::Capacity(CapacityError::MessageTooLong { .. }) => Some(close_frame(
-            CloseCode::Size,
-            format!("message too big: the limit is {max_message_bytes} bytes"),
-        )),
-        WsError::Capacity(_) => Some(close_frame(CloseCode::Size, "message too big".into())),
-        WsError::Utf8(_) => Some(close_frame(
-            CloseCode::Invalid,
-            "text message is not valid UTF-8".into(),
-        )),
-        WsError::Protocol(violation) => {
-            Some(close_frame(CloseCode::Protocol, violation.to_string()))
+        WsError::Capacity(CapacityError::MessageTooLong { .. }) => {
+            Some(close_frame(CloseCode::Size, format!("message too big: the limit is {max_message_bytes} bytes")))
         }
+        WsError::Capacity(_) => Some(close_frame(CloseCode::Size, "message too big".into())),
+        WsError::Utf8(_) => Some(close_frame(CloseCode::Invalid, "text message is not valid UTF-8".into())),
+        WsError::Protocol(violation) => Some(close_frame(CloseCode::Protocol, violation.to_string())),
         _ => None,
     }
 }
@@ -402,10 +340,7 @@ fn close_frame(code: CloseCode, mut reason: String) -> CloseFrame {
         }
         reason.truncate(end);
     }
-    CloseFrame {
-        code,
-        reason: reason.into(),
-    }
+    CloseFrame { code, reason: reason.into() }
 }
 
 #[cfg(test)]
@@ -415,12 +350,7 @@ mod tests {
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         pairs
             .iter()
-            .map(|(name, value)| {
-                (
-                    header::HeaderName::from_static(name),
-                    HeaderValue::from_static(value),
-                )
-            })
+            .map(|(name, value)| (header::HeaderName::from_static(name), HeaderValue::from_static(value)))
             .collect()
     }
 
@@ -431,19 +361,13 @@ mod tests {
         ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
     ];
 
-    fn check(
-        method: Method,
-        pairs: &[(&'static str, &'static str)],
-    ) -> Result<HeaderValue, StatusCode> {
+    fn check(method: Method, pairs: &[(&'static str, &'static str)]) -> Result<HeaderValue, StatusCode> {
         check_handshake(&method, &headers(pairs)).map_err(|refusal| refusal.status)
     }
 
     #[test]
     fn accepts_the_rfc_example_and_derives_its_accept_key() {
-        assert_eq!(
-            check(Method::GET, GOOD).unwrap(),
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
-        );
+        assert_eq!(check(Method::GET, GOOD).unwrap(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     }
 
     #[test]
@@ -455,40 +379,21 @@ mod tests {
             }
             pairs
         };
-        assert_eq!(
-            check(Method::POST, GOOD),
-            Err(StatusCode::METHOD_NOT_ALLOWED)
-        );
+        assert_eq!(check(Method::POST, GOOD), Err(StatusCode::METHOD_NOT_ALLOWED));
         assert_eq!(check(Method::GET, &[]), Err(StatusCode::UPGRADE_REQUIRED));
-        assert_eq!(
-            check(Method::GET, &with("upgrade", "h2c")),
-            Err(StatusCode::UPGRADE_REQUIRED)
-        );
-        assert_eq!(
-            check(Method::GET, &with("sec-websocket-version", "8")),
-            Err(StatusCode::UPGRADE_REQUIRED)
-        );
-        assert_eq!(
-            check(Method::GET, &with("sec-websocket-key", "")),
-            Err(StatusCode::BAD_REQUEST)
-        );
-        assert_eq!(
-            check(Method::GET, &with("sec-websocket-key", "short==")),
-            Err(StatusCode::BAD_REQUEST)
-        );
+        assert_eq!(check(Method::GET, &with("upgrade", "h2c")), Err(StatusCode::UPGRADE_REQUIRED));
+        assert_eq!(check(Method::GET, &with("sec-websocket-version", "8")), Err(StatusCode::UPGRADE_REQUIRED));
+        assert_eq!(check(Method::GET, &with("sec-websocket-key", "")), Err(StatusCode::BAD_REQUEST));
+        assert_eq!(check(Method::GET, &with("sec-websocket-key", "short==")), Err(StatusCode::BAD_REQUEST));
     }
 
     #[test]
     fn errors_map_to_the_close_codes_browsers_show() {
         let code = |err: WsError| close_for_error(&err, 10).map(|frame| u16::from(frame.code));
-        let too_long = CapacityError::MessageTooLong {
-            size: 11,
-            max_size: 10,
-        };
+        let too_long = CapacityError::MessageTooLong { size: 11, max_size: 10 };
         assert_eq!(code(WsError::Capacity(too_long)), Some(1009));
         assert_eq!(code(WsError::Utf8("bad".into())), Some(1007));
-        let violation =
-            tokio_tungstenite::tungstenite::error::ProtocolError::UnmaskedFrameFromClient;
+        let violation = tokio_tungstenite::tungstenite::error::ProtocolError::UnmaskedFrameFromClient;
         assert_eq!(code(WsError::Protocol(violation)), Some(1002));
         assert_eq!(code(WsError::ConnectionClosed), None);
     }

@@ -47,20 +47,14 @@ async fn two_hundred_pipelined_messages_come_back_in_order() {
     let server = Running::plain().await;
     let mut client = server.connect().await;
     for i in 0..200 {
-        let message = if i % 2 == 0 {
-            Message::text(format!("message {i}"))
-        } else {
-            Message::binary(vec![i as u8; i])
-        };
+        let message =
+            if i % 2 == 0 { Message::text(format!("message {i}")) } else { Message::binary(vec![i as u8; i]) };
         client.feed(message).await.unwrap();
     }
     client.flush().await.unwrap();
     for i in 0..200 {
-        let expected = if i % 2 == 0 {
-            Message::text(format!("message {i}"))
-        } else {
-            Message::binary(vec![i as u8; i])
-        };
+        let expected =
+            if i % 2 == 0 { Message::text(format!("message {i}")) } else { Message::binary(vec![i as u8; i]) };
         assert_eq!(next_message(&mut client).await, expected, "message {i}");
     }
 }
@@ -70,19 +64,14 @@ async fn the_clients_close_code_is_echoed() {
     let server = Running::plain().await;
     for code in [1000, 4001] {
         let mut client = server.connect().await;
-        let frame = CloseFrame {
-            code: CloseCode::from(code),
-            reason: "bye".into(),
-        };
+        let frame = CloseFrame { code: CloseCode::from(code), reason: "bye".into() };
         client.send(Message::Close(Some(frame))).await.unwrap();
         match next_message(&mut client).await {
             Message::Close(Some(reply)) => assert_eq!(u16::from(reply.code), code),
             other => panic!("expected a close frame, got {other:?}"),
         }
         // After the handshake the server ends TCP: the stream finishes cleanly.
-        let end = tokio::time::timeout(Duration::from_secs(5), client.next())
-            .await
-            .unwrap();
+        let end = tokio::time::timeout(Duration::from_secs(5), client.next()).await.unwrap();
         assert!(end.is_none(), "expected the end of the stream, got {end:?}");
     }
 }
@@ -126,8 +115,5 @@ async fn shutdown_closes_open_sockets_with_1001() {
     // so the server need not wait out its grace period.
     while client.next().await.is_some() {}
     let result = tokio::time::timeout(Duration::from_secs(1), stopped).await;
-    assert!(
-        matches!(result, Ok(Ok(Ok(())))),
-        "server did not stop promptly: {result:?}"
-    );
+    assert!(matches!(result, Ok(Ok(Ok(())))), "server did not stop promptly: {result:?}");
 }

@@ -27,25 +27,14 @@ async fn files_are_served_with_their_content_types() {
     let server = Running::start(dist.path(), |_| {}).await;
     for (path, content_type, body) in [
         ("/", "text/html", &b"<!doctype html><title>echo</title>"[..]),
-        (
-            "/frontend-0123abcd.js",
-            "text/javascript",
-            b"export default 1;",
-        ),
-        (
-            "/frontend-0123abcd_bg.wasm",
-            "application/wasm",
-            b"\0asm\x01\0\0\0",
-        ),
+        ("/frontend-0123abcd.js", "text/javascript", b"export default 1;"),
+        ("/frontend-0123abcd_bg.wasm", "application/wasm", b"\0asm\x01\0\0\0"),
         ("/style-0123abcd.css", "text/css", b"body{}"),
     ] {
         let reply = http(server.addr, &format!("GET {path} HTTP/1.1")).await;
         assert_eq!(reply.status, 200, "{path}");
         let served_type = reply.header("content-type").unwrap_or_default();
-        assert!(
-            served_type.starts_with(content_type),
-            "{path}: {served_type}"
-        );
+        assert!(served_type.starts_with(content_type), "{path}: {served_type}");
         assert_eq!(reply.body, body, "{path}");
     }
 }
@@ -67,15 +56,8 @@ async fn without_a_bundle_the_page_says_how_to_build_it_and_ws_still_works() {
     let server = Running::start(empty.path(), |_| {}).await;
     let reply = http(server.addr, "GET / HTTP/1.1").await;
     assert_eq!(reply.status, 503);
-    assert!(reply
-        .header("content-type")
-        .unwrap()
-        .starts_with("text/html"));
-    assert!(
-        reply.text().contains("cargo xtask dist"),
-        "{}",
-        reply.text()
-    );
+    assert!(reply.header("content-type").unwrap().starts_with("text/html"));
+    assert!(reply.text().contains("cargo xtask dist"), "{}", reply.text());
 
     let mut client = server.connect().await;
     client.send(Message::text("works")).await.unwrap();

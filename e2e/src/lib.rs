@@ -1,1 +1,250 @@
+//! Harness for the end-to-end tests: starts the real backend binary on a free
+//! loopback port, serving the release bundle, and a headless Chromium driven
+//! through chromedriver.
+//!
+//! `cargo xtask test` builds both and passes their paths:
+//! `E2E_BACKEND_BIN` (the backend binary), `E2E_DIST` (the trunk release
+//! bundle) and `CHROMEDRIVER` (defaults to `/usr/bin/chromedriver`).
 
+#![forbid(unsafe_code)]
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde::Deserialize;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const HOW_TO_RUN: &str = "run the end-to-end tests with `cargo xtask test`, which builds what they need";
+
+fn required_env(name: &str) -> PathBuf {
+    match std::env::var_os(name) {
+        Some(value) => PathBuf::from(value),
+        None => panic!("{name} is not set: {HOW_TO_RUN}"),
+    }
+}
+
+/// The backend binary, running as a child process.
+pub struct Backend {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl Backend {
+    /// Starts the backend on a free port with the release bundle and `extra_args`.
+    pub async fn start(extra_args: &[&str]) -> Backend {
+        let binary = required_env("E2E_BACKEND_BIN");
+        let dist = required_env("E2E_DIST");
+        assert!(dist.join("index.html").is_file(), "no bundle in {}: {HOW_TO_RUN}", dist.display());
+        let mut child = Command::new(&binary)
+            .args(["--addr", "127.0.0.1:0", "--dist"])
+            .arg(&dist)
+            .args(extra_args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start {}: {err}", binary.display()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(line) = lines.next_line().await.expect("read the backend's log") {
+                if let Some(addr) = listening_address(&line) {
+                    return addr;
+                }
+            }
+            panic!("the backend exited before listening");
+        })
+        .await
+        .expect("the backend listens within 10 s");
+        // Keep draining the log so the backend never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Backend { child, addr }
+    }
+
+    /// The page's address.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// Sends SIGTERM, as a service manager stopping the server would.
+    pub async fn terminate(&mut self) {
+        let pid = self.child.id().expect("the backend is running");
+        let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await.expect("run kill");
+        assert!(status.success(), "kill -TERM {pid} failed");
+    }
+
+    /// Waits (at most 10 s) for the backend to exit.
+    pub async fn wait(&mut self) -> ExitStatus {
+        tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .expect("the backend exits within 10 s")
+            .expect("wait for the backend")
+    }
+}
+
+/// Finds the address in the backend's `listening on http://HOST:PORT` log line.
+fn listening_address(line: &str) -> Option<SocketAddr> {
+    let rest = &line[line.find("listening on http://")? + "listening on http://".len()..];
+    rest.split(|c: char| c.is_whitespace() || c == ')').next()?.parse().ok()
+}
+
+/// A loopback port with nothing listening on it.
+pub fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Headless Chromium under chromedriver; both end when this is closed or dropped.
+pub struct Browser {
+    /// The WebDriver session.
+    pub client: Client,
+    _driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts chromedriver and a fresh headless Chromium profile.
+    pub async fn start() -> Browser {
+        let chromedriver = std::env::var_os("CHROMEDRIVER").unwrap_or_else(|| "/usr/bin/chromedriver".into());
+        let port = closed_port();
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start {chromedriver:?}: {err} ({HOW_TO_RUN})"));
+        let profile = tempfile::tempdir().expect("a temporary profile folder");
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1200,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector).capabilities(capabilities.clone()).connect(&url).await {
+                Ok(client) => break client,
+                Err(err) if started.elapsed() < Duration::from_secs(20) => {
+                    let _ = err;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(err) => panic!("no WebDriver session from chromedriver: {err}"),
+            }
+        };
+        Browser { client, _driver: driver, _profile: profile }
+    }
+
+    /// Ends the WebDriver session (closing Chromium) and chromedriver.
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+
+    /// The text box labelled `label`, found through its `<label for>`.
+    pub async fn field(&self, label: &str) -> fantoccini::elements::Element {
+        let xpath = format!("//input[@id=//label[normalize-space()='{label}']/@for]");
+        self.client.find(Locator::XPath(&xpath)).await.unwrap_or_else(|err| panic!("no field labelled {label}: {err}"))
+    }
+
+    /// The button named `name`.
+    pub async fn button(&self, name: &str) -> fantoccini::elements::Element {
+        let xpath = format!("//button[normalize-space()='{name}']");
+        self.client.find(Locator::XPath(&xpath)).await.unwrap_or_else(|err| panic!("no button {name}: {err}"))
+    }
+
+    /// Replaces the contents of the text box labelled `label` by typing `text`.
+    pub async fn type_into(&self, label: &str, text: &str) {
+        let field = self.field(label).await;
+        field.clear().await.expect("clear the field");
+        field.send_keys(text).await.expect("type into the field");
+    }
+
+    /// The event log as it is rendered.
+    pub async fn log(&self) -> Vec<LogEntry> {
+        let script = r#"
+            return Array.from(document.querySelectorAll('[role=log] > li')).map(li => ({
+                kind: li.querySelector('.kind').textContent,
+                time: li.querySelector('.time').textContent,
+                summary: li.querySelector('.summary').textContent,
+                details: Array.from(li.querySelectorAll('.detail')).map(d =>
+                    [d.querySelector('dt').textContent, d.querySelector('dd').textContent]),
+                markup: li.innerHTML,
+            }));"#;
+        let value = self.client.execute(script, vec![]).await.expect("read the log");
+        serde_json::from_value(value).expect("log entries")
+    }
+
+    /// Waits (at most 10 s) until the log holds an entry of `kind` after the
+    /// first `skip` entries, and returns the whole log.
+    pub async fn wait_for_entry(&self, kind: &str, skip: usize) -> Vec<LogEntry> {
+        let started = Instant::now();
+        loop {
+            let log = self.log().await;
+            if log.iter().skip(skip).any(|entry| entry.kind == kind) {
+                return log;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "no {kind} entry within 10 s; log: {log:#?}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// The ready state as shown: its name and number, e.g. `OPEN (1)`.
+    pub async fn ready_state(&self) -> String {
+        let element = self.client.find(Locator::Css("output[data-ready-state]")).await.expect("the ready state");
+        element.text().await.expect("its text")
+    }
+}
+
+/// One rendered log entry.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogEntry {
+    /// `open`, `message`, `sent`, `close` or `error`.
+    pub kind: String,
+    /// `HH:MM:SS.mmm`.
+    pub time: String,
+    /// The line beside the kind.
+    pub summary: String,
+    /// (property, value) pairs as displayed.
+    pub details: Vec<(String, String)>,
+    /// The entry's inner HTML, to check that nothing was interpreted as markup.
+    pub markup: String,
+}
+
+impl LogEntry {
+    /// The displayed value of a detail, e.g. `CloseEvent.code`.
+    pub fn detail(&self, name: &str) -> &str {
+        self.details
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, value)| value.as_str())
+            .unwrap_or_else(|| panic!("no {name} in {self:#?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listening_address;
+
+    #[test]
+    fn finds_the_port_in_the_startup_line() {
+        let line =
+            "INFO backend::server: listening on http://127.0.0.1:41234 (WebSocket echo at ws://127.0.0.1:41234/ws)";
+        assert_eq!(listening_address(line), Some("127.0.0.1:41234".parse().unwrap()));
+        assert_eq!(listening_address("INFO connection opened"), None);
+    }
+}

@@ -19,26 +19,24 @@ pub fn App() -> Html {
     let session = use_reducer(|| Session::new(page_socket_url()));
     let connection = use_connection();
 
-    // A closed connection has reported its last event; dropping it detaches its
-    // listeners. This runs after the close event's handler has returned.
+    // The close event is a connection's last; once it is logged, dropping the
+    // connection detaches its listeners. This runs after the event's handler has
+    // returned, and leaves alone a new connection made in the meantime. (The
+    // error event cannot be the trigger: it already reports CLOSED, but the close
+    // event still follows.)
     {
         let connection = Rc::clone(&connection);
-        use_effect_with(session.ready_state, move |ready_state| {
-            if *ready_state == ReadyState::Closed {
-                drop(connection.borrow_mut().take());
+        use_effect_with(session.closes, move |_| {
+            let mut slot = connection.borrow_mut();
+            if slot.as_ref().is_some_and(|open| open.ready_state() == ReadyState::Closed) {
+                drop(slot.take());
             }
         });
     }
 
     let on_record: OnRecord = {
         let dispatcher = session.dispatcher();
-        Rc::new(move |record, ready_state| {
-            dispatcher.dispatch(Action::Record {
-                record,
-                time: now(),
-                ready_state,
-            })
-        })
+        Rc::new(move |record, ready_state| dispatcher.dispatch(Action::Record { record, time: now(), ready_state }))
     };
 
     let onconnect = {
@@ -51,9 +49,7 @@ pub fn App() -> Html {
                     session.dispatch(Action::ReadyState(opened.ready_state()));
                     *slot = Some(opened);
                 }
-                Err(message) => {
-                    session.dispatch(Action::Failed(format!("Could not connect: {message}")))
-                }
+                Err(message) => session.dispatch(Action::Failed(format!("Could not connect: {message}"))),
             }
         })
     };
@@ -64,9 +60,7 @@ pub fn App() -> Html {
             if let Some(open) = connection.borrow().as_ref() {
                 match open.close(1000, "") {
                     Ok(()) => session.dispatch(Action::ReadyState(open.ready_state())),
-                    Err(message) => {
-                        session.dispatch(Action::Failed(format!("Could not close: {message}")))
-                    }
+                    Err(message) => session.dispatch(Action::Failed(format!("Could not close: {message}"))),
                 }
             }
         })
@@ -81,10 +75,7 @@ pub fn App() -> Html {
                 _ => Err("the socket is not open".to_owned()),
             };
             match result {
-                Ok(()) => session.dispatch(Action::Sent {
-                    record: Record::Sent { payload },
-                    time: now(),
-                }),
+                Ok(()) => session.dispatch(Action::Sent { record: Record::Sent { payload }, time: now() }),
                 Err(message) => session.dispatch(Action::Failed(format!("Not sent: {message}"))),
             }
         })

@@ -17,9 +17,7 @@ pub fn meaning(code: u16) -> &'static str {
         1007 => "Invalid frame payload data: e.g. a text message that is not valid UTF-8",
         1008 => "Policy violation: a message broke the receiver's policy",
         1009 => "Message too big: the message exceeded the receiver's size limit",
-        1010 => {
-            "Mandatory extension: the server did not negotiate an extension the client requires"
-        }
+        1010 => "Mandatory extension: the server did not negotiate an extension the client requires",
         1011 => "Internal error: the server met an unexpected condition",
         1012 => "Service restart: the server is restarting",
         1013 => "Try again later: the server is overloaded",
@@ -54,11 +52,7 @@ mod tests {
             (1015, "TLS handshake failure"),
         ];
         for (code, start) in cases {
-            assert!(
-                meaning(code).starts_with(start),
-                "{code}: {}",
-                meaning(code)
-            );
+            assert!(meaning(code).starts_with(start), "{code}: {}", meaning(code));
         }
     }
 

@@ -41,10 +41,7 @@ impl Connection {
             let on_record = Rc::clone(on_record);
             EventListener::new(&socket, name, move |event| {
                 let record = to_record(&socket_in_listener, event);
-                on_record(
-                    record,
-                    ReadyState::from_number(socket_in_listener.ready_state()),
-                );
+                on_record(record, ReadyState::from_number(socket_in_listener.ready_state()));
             })
         };
         let listeners = [
@@ -53,10 +50,7 @@ impl Connection {
             listen("close", close_record),
             listen("error", |_, _| Record::Error),
         ];
-        Ok(Connection {
-            socket,
-            _listeners: listeners,
-        })
+        Ok(Connection { socket, _listeners: listeners })
     }
 
     /// The browser's socket itself, for reading its properties.
@@ -80,9 +74,7 @@ impl Connection {
 
     /// Starts the closing handshake with `code` and `reason`.
     pub fn close(&self, code: u16, reason: &str) -> Result<(), String> {
-        self.socket
-            .close_with_code_and_reason(code, reason)
-            .map_err(describe_js_error)
+        self.socket.close_with_code_and_reason(code, reason).map_err(describe_js_error)
     }
 }
 
@@ -91,19 +83,13 @@ impl Drop for Connection {
         // The close event this causes is dispatched later, as a task; by then the
         // listeners, dropped right after this, are detached and see nothing.
         if ReadyState::from_number(self.socket.ready_state()).can_disconnect() {
-            let _ = self
-                .socket
-                .close_with_code_and_reason(1000, "page closed the connection");
+            let _ = self.socket.close_with_code_and_reason(1000, "page closed the connection");
         }
     }
 }
 
 fn open_record(socket: &WebSocket, _: &Event) -> Record {
-    Record::Open {
-        url: socket.url(),
-        protocol: socket.protocol(),
-        extensions: socket.extensions(),
-    }
+    Record::Open { url: socket.url(), protocol: socket.protocol(), extensions: socket.extensions() }
 }
 
 fn message_record(_: &WebSocket, event: &Event) -> Record {
@@ -115,19 +101,12 @@ fn message_record(_: &WebSocket, event: &Event) -> Record {
         Some(text) => Payload::Text(text),
         None => Payload::Binary(js_sys::Uint8Array::new(&data).to_vec()),
     };
-    Record::Message {
-        payload,
-        origin: event.origin(),
-    }
+    Record::Message { payload, origin: event.origin() }
 }
 
 fn close_record(_: &WebSocket, event: &Event) -> Record {
     match event.dyn_ref::<CloseEvent>() {
-        Some(event) => Record::Close {
-            code: event.code(),
-            reason: event.reason(),
-            was_clean: event.was_clean(),
-        },
+        Some(event) => Record::Close { code: event.code(), reason: event.reason(), was_clean: event.was_clean() },
         None => Record::Error,
     }
 }
@@ -136,9 +115,7 @@ fn close_record(_: &WebSocket, event: &Event) -> Record {
 fn describe_js_error(error: JsValue) -> String {
     match error.dyn_ref::<js_sys::Error>() {
         Some(error) => format!("{}: {}", error.name(), error.message()),
-        None => error
-            .as_string()
-            .unwrap_or_else(|| "the browser refused without saying why".to_owned()),
+        None => error.as_string().unwrap_or_else(|| "the browser refused without saying why".to_owned()),
     }
 }
 

@@ -145,9 +145,7 @@ impl Record {
             Record::Message { payload, .. } | Record::Sent { payload } => {
                 format!("{} · {} bytes", payload.type_label(), payload.size_bytes())
             }
-            Record::Close {
-                code, was_clean, ..
-            } => {
+            Record::Close { code, was_clean, .. } => {
                 let clean = if *was_clean { "clean" } else { "not clean" };
                 format!("code {code} ({clean})")
             }
@@ -159,11 +157,7 @@ impl Record {
     /// interfaces so they can be looked up.
     pub fn details(&self) -> Vec<(&'static str, String)> {
         match self {
-            Record::Open {
-                url,
-                protocol,
-                extensions,
-            } => vec![
+            Record::Open { url, protocol, extensions } => vec![
                 ("WebSocket.url", url.clone()),
                 ("WebSocket.protocol", quoted(protocol)),
                 ("WebSocket.extensions", quoted(extensions)),
@@ -179,20 +173,13 @@ impl Record {
                 ("type", payload.type_label().to_owned()),
                 ("size", format!("{} bytes", payload.size_bytes())),
             ],
-            Record::Close {
-                code,
-                reason,
-                was_clean,
-            } => vec![
+            Record::Close { code, reason, was_clean } => vec![
                 ("CloseEvent.code", code.to_string()),
                 ("CloseEvent.reason", quoted(reason)),
                 ("CloseEvent.wasClean", was_clean.to_string()),
                 ("meaning", close_code::meaning(*code).to_owned()),
             ],
-            Record::Error => vec![
-                ("Event.type", "error".to_owned()),
-                ("why no detail", ERROR_EXPLANATION.to_owned()),
-            ],
+            Record::Error => vec![("Event.type", "error".to_owned()), ("why no detail", ERROR_EXPLANATION.to_owned())],
         }
     }
 }
@@ -248,10 +235,7 @@ mod tests {
 
     #[test]
     fn binary_is_shown_as_a_hex_preview() {
-        assert_eq!(
-            Payload::Binary(vec![0x00, 0x0f, 0xff]).preview(),
-            "00 0f ff"
-        );
+        assert_eq!(Payload::Binary(vec![0x00, 0x0f, 0xff]).preview(), "00 0f ff");
         assert_eq!(hex_preview(&[1, 2, 3, 4], 2), "01 02 …");
         assert_eq!(hex_preview(&[], 2), "");
     }
@@ -260,30 +244,10 @@ mod tests {
     fn each_record_has_its_kind_in_words() {
         let text = || Payload::Text("hi".into());
         let cases = [
-            (
-                Record::Open {
-                    url: "ws://h/ws".into(),
-                    protocol: String::new(),
-                    extensions: String::new(),
-                },
-                "open",
-            ),
-            (
-                Record::Message {
-                    payload: text(),
-                    origin: "ws://h".into(),
-                },
-                "message",
-            ),
+            (Record::Open { url: "ws://h/ws".into(), protocol: String::new(), extensions: String::new() }, "open"),
+            (Record::Message { payload: text(), origin: "ws://h".into() }, "message"),
             (Record::Sent { payload: text() }, "sent"),
-            (
-                Record::Close {
-                    code: 1000,
-                    reason: String::new(),
-                    was_clean: true,
-                },
-                "close",
-            ),
+            (Record::Close { code: 1000, reason: String::new(), was_clean: true }, "close"),
             (Record::Error, "error"),
         ];
         for (record, label) in cases {
@@ -293,40 +257,23 @@ mod tests {
 
     #[test]
     fn close_entries_show_code_reason_clean_and_meaning() {
-        let record = Record::Close {
-            code: 4001,
-            reason: "bye".into(),
-            was_clean: true,
-        };
+        let record = Record::Close { code: 4001, reason: "bye".into(), was_clean: true };
         assert_eq!(record.summary(), "code 4001 (clean)");
         let details = record.details();
         assert!(details.contains(&("CloseEvent.code", "4001".into())));
         assert!(details.contains(&("CloseEvent.reason", "bye".into())));
         assert!(details.contains(&("CloseEvent.wasClean", "true".into())));
-        assert!(details
-            .iter()
-            .any(|(name, value)| *name == "meaning" && value.starts_with("Private use")));
-        let unclean = Record::Close {
-            code: 1006,
-            reason: String::new(),
-            was_clean: false,
-        };
+        assert!(details.iter().any(|(name, value)| *name == "meaning" && value.starts_with("Private use")));
+        let unclean = Record::Close { code: 1006, reason: String::new(), was_clean: false };
         assert_eq!(unclean.summary(), "code 1006 (not clean)");
-        assert!(unclean
-            .details()
-            .contains(&("CloseEvent.reason", "\"\"".into())));
+        assert!(unclean.details().contains(&("CloseEvent.reason", "\"\"".into())));
     }
 
     #[test]
     fn message_entries_show_type_and_size() {
-        let record = Record::Message {
-            payload: Payload::Binary(vec![0xde, 0xad]),
-            origin: "ws://h".into(),
-        };
+        let record = Record::Message { payload: Payload::Binary(vec![0xde, 0xad]), origin: "ws://h".into() };
         assert_eq!(record.summary(), "binary · 2 bytes");
-        assert!(record
-            .details()
-            .contains(&("MessageEvent.data", "de ad".into())));
+        assert!(record.details().contains(&("MessageEvent.data", "de ad".into())));
     }
 
     #[test]

@@ -58,9 +58,7 @@ impl ReadyState {
     pub fn send_blocked_reason(self) -> Option<&'static str> {
         match self {
             ReadyState::Open => None,
-            ReadyState::Connecting => {
-                Some("the socket is still CONNECTING (0): wait for the open event")
-            }
+            ReadyState::Connecting => Some("the socket is still CONNECTING (0): wait for the open event"),
             ReadyState::Closing => Some("the socket is CLOSING (2): no more messages can be sent"),
             ReadyState::Closed => Some("the socket is CLOSED (3): press Connect first"),
         }
@@ -73,12 +71,7 @@ mod tests {
 
     #[test]
     fn names_and_numbers_round_trip() {
-        let expected = [
-            (0, "CONNECTING"),
-            (1, "OPEN"),
-            (2, "CLOSING"),
-            (3, "CLOSED"),
-        ];
+        let expected = [(0, "CONNECTING"), (1, "OPEN"), (2, "CLOSING"), (3, "CLOSED")];
         for (number, name) in expected {
             let state = ReadyState::from_number(number);
             assert_eq!((state.number(), state.name()), (number, name));
@@ -89,11 +82,7 @@ mod tests {
     #[test]
     fn only_an_open_socket_can_send() {
         assert_eq!(ReadyState::Open.send_blocked_reason(), None);
-        for state in [
-            ReadyState::Connecting,
-            ReadyState::Closing,
-            ReadyState::Closed,
-        ] {
+        for state in [ReadyState::Connecting, ReadyState::Closing, ReadyState::Closed] {
             let reason = state.send_blocked_reason().unwrap();
             assert!(reason.contains(state.name()), "{reason}");
         }

@@ -5,11 +5,7 @@
 /// Secure pages get `wss://`, because browsers block `ws://` from them.
 pub fn default_socket_url(protocol: &str, host: &str) -> String {
     let scheme = if protocol == "https:" { "wss" } else { "ws" };
-    let host = if host.is_empty() {
-        "127.0.0.1:3000"
-    } else {
-        host
-    };
+    let host = if host.is_empty() { "127.0.0.1:3000" } else { host };
     format!("{scheme}://{host}/ws")
 }
 

@@ -20,6 +20,8 @@ pub struct Session {
     pub entries: Vec<Entry>,
     /// Why the last Connect or Send failed before any event could tell, if it did.
     pub notice: Option<String>,
+    /// How many close events have been logged: a connection's last event.
+    pub closes: u64,
     next_id: u64,
 }
 
@@ -32,11 +34,7 @@ pub enum Action {
     EditDraft(String),
     /// Something happened on the socket (or was sent) at `time`; the socket is now
     /// in `ready_state`.
-    Record {
-        record: Record,
-        time: String,
-        ready_state: ReadyState,
-    },
+    Record { record: Record, time: String, ready_state: ReadyState },
     /// The socket's state changed without an event (Connect, Disconnect).
     ReadyState(ReadyState),
     /// The draft was sent: it is logged and the box is emptied.
@@ -56,6 +54,7 @@ impl Session {
             ready_state: ReadyState::Closed,
             entries: Vec::new(),
             notice: None,
+            closes: 0,
             next_id: 1,
         }
     }
@@ -65,11 +64,10 @@ impl Session {
         match action {
             Action::EditUrl(url) => self.url = url,
             Action::EditDraft(draft) => self.draft = draft,
-            Action::Record {
-                record,
-                time,
-                ready_state,
-            } => {
+            Action::Record { record, time, ready_state } => {
+                if matches!(record, Record::Close { .. }) {
+                    self.closes += 1;
+                }
                 self.push(record, time);
                 self.ready_state = ready_state;
             }
@@ -90,11 +88,7 @@ impl Session {
     }
 
     fn push(&mut self, record: Record, time: String) {
-        self.entries.push(Entry {
-            id: self.next_id,
-            time,
-            record,
-        });
+        self.entries.push(Entry { id: self.next_id, time, record });
         self.next_id += 1;
     }
 }
@@ -123,11 +117,7 @@ mod tests {
     }
 
     fn at(record: Record, ready_state: ReadyState) -> Action {
-        Action::Record {
-            record,
-            time: "00:00:00.000".into(),
-            ready_state,
-        }
+        Action::Record { record, time: "00:00:00.000".into(), ready_state }
     }
 
     #[test]
@@ -135,50 +125,32 @@ mod tests {
         let session = run(vec![
             Action::ReadyState(ReadyState::Connecting),
             at(
-                Record::Open {
-                    url: "ws://h/ws".into(),
-                    protocol: String::new(),
-                    extensions: String::new(),
-                },
+                Record::Open { url: "ws://h/ws".into(), protocol: String::new(), extensions: String::new() },
                 ReadyState::Open,
             ),
-            at(
-                Record::Message {
-                    payload: Payload::Text("hi".into()),
-                    origin: "ws://h".into(),
-                },
-                ReadyState::Open,
-            ),
-            at(
-                Record::Close {
-                    code: 1000,
-                    reason: String::new(),
-                    was_clean: true,
-                },
-                ReadyState::Closed,
-            ),
+            at(Record::Message { payload: Payload::Text("hi".into()), origin: "ws://h".into() }, ReadyState::Open),
+            at(Record::Close { code: 1000, reason: String::new(), was_clean: true }, ReadyState::Closed),
         ]);
-        let kinds: Vec<_> = session
-            .entries
-            .iter()
-            .map(|entry| entry.record.kind().label())
-            .collect();
+        let kinds: Vec<_> = session.entries.iter().map(|entry| entry.record.kind().label()).collect();
         assert_eq!(kinds, ["open", "message", "close"]);
         let ids: Vec<_> = session.entries.iter().map(|entry| entry.id).collect();
         assert_eq!(ids, [1, 2, 3]);
         assert_eq!(session.ready_state, ReadyState::Closed);
+        assert_eq!(session.closes, 1);
+    }
+
+    #[test]
+    fn an_error_event_is_not_the_end_of_a_connection() {
+        // The error event already reports CLOSED; the close event comes after it.
+        let session = run(vec![at(Record::Error, ReadyState::Closed)]);
+        assert_eq!(session.closes, 0);
     }
 
     #[test]
     fn sending_logs_the_message_and_empties_the_box() {
         let session = run(vec![
             Action::EditDraft("hello".into()),
-            Action::Sent {
-                record: Record::Sent {
-                    payload: Payload::Text("hello".into()),
-                },
-                time: "t".into(),
-            },
+            Action::Sent { record: Record::Sent { payload: Payload::Text("hello".into()) }, time: "t".into() },
         ]);
         assert_eq!(session.draft, "");
         assert_eq!(session.entries[0].record.kind().label(), "sent");
@@ -186,31 +158,22 @@ mod tests {
 
     #[test]
     fn a_failure_keeps_the_draft_and_shows_a_notice() {
-        let session = run(vec![
-            Action::EditDraft("keep me".into()),
-            Action::Failed("not open".into()),
-        ]);
+        let session = run(vec![Action::EditDraft("keep me".into()), Action::Failed("not open".into())]);
         assert_eq!(session.draft, "keep me");
         assert_eq!(session.notice.as_deref(), Some("not open"));
     }
 
     #[test]
     fn clear_empties_the_log_but_ids_keep_growing() {
-        let session = run(vec![
-            at(Record::Error, ReadyState::Closed),
-            Action::Clear,
-            at(Record::Error, ReadyState::Closed),
-        ]);
+        let session =
+            run(vec![at(Record::Error, ReadyState::Closed), Action::Clear, at(Record::Error, ReadyState::Closed)]);
         assert_eq!(session.entries.len(), 1);
         assert_eq!(session.entries[0].id, 2);
     }
 
     #[test]
     fn connecting_again_clears_the_last_notice() {
-        let session = run(vec![
-            Action::Failed("bad URL".into()),
-            Action::ReadyState(ReadyState::Connecting),
-        ]);
+        let session = run(vec![Action::Failed("bad URL".into()), Action::ReadyState(ReadyState::Connecting)]);
         assert_eq!(session.notice, None);
     }
 }

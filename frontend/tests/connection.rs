@@ -44,11 +44,7 @@ async fn wait_for(what: &str, done: impl Fn() -> bool) {
 }
 
 fn kinds(records: &RefCell<Vec<(Record, ReadyState)>>) -> Vec<&'static str> {
-    records
-        .borrow()
-        .iter()
-        .map(|(record, _)| record.kind().label())
-        .collect()
+    records.borrow().iter().map(|(record, _)| record.kind().label()).collect()
 }
 
 #[wasm_bindgen_test]
@@ -60,9 +56,7 @@ async fn opens_echoes_text_and_binary_and_closes_cleanly() {
     assert_eq!(records.borrow()[0].1, ReadyState::Open);
 
     connection.send(&Payload::Text("<b>hi</b>".into())).unwrap();
-    connection
-        .send(&Payload::Binary(vec![0, 1, 254, 255]))
-        .unwrap();
+    connection.send(&Payload::Binary(vec![0, 1, 254, 255])).unwrap();
     wait_for("two echoes", || records.borrow().len() == 3).await;
     let echoed: Vec<_> = records.borrow()[1..]
         .iter()
@@ -71,26 +65,13 @@ async fn opens_echoes_text_and_binary_and_closes_cleanly() {
             other => panic!("expected a message, got {other:?}"),
         })
         .collect();
-    assert_eq!(
-        echoed,
-        [
-            Payload::Text("<b>hi</b>".into()),
-            Payload::Binary(vec![0, 1, 254, 255])
-        ]
-    );
+    assert_eq!(echoed, [Payload::Text("<b>hi</b>".into()), Payload::Binary(vec![0, 1, 254, 255])]);
 
     connection.close(4001, "done").unwrap();
     assert_eq!(connection.ready_state(), ReadyState::Closing);
     wait_for("close", || kinds(&records).last() == Some(&"close")).await;
     let last = records.borrow().last().cloned().unwrap();
-    assert_eq!(
-        last.0,
-        Record::Close {
-            code: 4001,
-            reason: "done".into(),
-            was_clean: true
-        }
-    );
+    assert_eq!(last.0, Record::Close { code: 4001, reason: "done".into(), was_clean: true });
     assert_eq!(last.1, ReadyState::Closed);
 }
 
@@ -104,19 +85,9 @@ async fn dropping_the_connection_closes_the_socket_and_detaches_the_listeners() 
 
     let socket = connection.socket().clone();
     drop(connection);
-    assert_eq!(
-        ReadyState::from_number(socket.ready_state()),
-        ReadyState::Closing
-    );
-    assert_eq!(
-        Rc::strong_count(&handler),
-        1,
-        "listeners outlived the connection"
-    );
-    wait_for("the socket to close", || {
-        ReadyState::from_number(socket.ready_state()) == ReadyState::Closed
-    })
-    .await;
+    assert_eq!(ReadyState::from_number(socket.ready_state()), ReadyState::Closing);
+    assert_eq!(Rc::strong_count(&handler), 1, "listeners outlived the connection");
+    wait_for("the socket to close", || ReadyState::from_number(socket.ready_state()) == ReadyState::Closed).await;
     // The close event fired on the socket, but nobody was listening any more.
     gloo_timers::future::sleep(Duration::from_millis(50)).await;
     assert_eq!(kinds(&records), ["open"]);
@@ -137,16 +108,10 @@ async fn a_hundred_reconnects_leak_no_listener_or_closure() {
         assert_eq!(Rc::strong_count(&handler), 1, "round {round}");
     }
     wait_for("every socket to close", || {
-        sockets
-            .iter()
-            .all(|socket| ReadyState::from_number(socket.ready_state()) == ReadyState::Closed)
+        sockets.iter().all(|socket| ReadyState::from_number(socket.ready_state()) == ReadyState::Closed)
     })
     .await;
-    assert!(
-        kinds(&records).iter().all(|kind| *kind == "open"),
-        "{:?}",
-        kinds(&records)
-    );
+    assert!(kinds(&records).iter().all(|kind| *kind == "open"), "{:?}", kinds(&records));
 }
 
 #[wasm_bindgen_test]
@@ -157,24 +122,12 @@ async fn an_unreachable_server_reports_error_then_close_1006() {
     wait_for("close", || kinds(&records).last() == Some(&"close")).await;
     assert_eq!(kinds(&records), ["error", "close"]);
     let close = records.borrow()[1].0.clone();
-    assert!(
-        matches!(
-            close,
-            Record::Close {
-                code: 1006,
-                was_clean: false,
-                ..
-            }
-        ),
-        "{close:?}"
-    );
+    assert!(matches!(close, Record::Close { code: 1006, was_clean: false, .. }), "{close:?}");
 }
 
 #[wasm_bindgen_test]
 fn a_malformed_url_is_refused_with_the_browsers_reason() {
     let (handler, _) = recorder();
-    let error = Connection::open("ftp://127.0.0.1/ws", &handler)
-        .err()
-        .expect("refused");
+    let error = Connection::open("ftp://127.0.0.1/ws", &handler).err().expect("refused");
     assert!(error.starts_with("SyntaxError"), "{error}");
 }

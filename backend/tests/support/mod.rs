@@ -37,11 +37,7 @@ impl Running {
         let task = tokio::spawn(server.run(async {
             let _ = stopped.await;
         }));
-        Running {
-            addr,
-            stop: Some(stop),
-            task: Some(task),
-        }
+        Running { addr, stop: Some(stop), task: Some(task) }
     }
 
     /// Starts the server with every default and no bundle.
@@ -55,9 +51,7 @@ impl Running {
 
     /// Opens a WebSocket to `/ws`.
     pub async fn connect(&self) -> Client {
-        let (client, response) = tokio_tungstenite::connect_async(self.ws_url())
-            .await
-            .expect("WebSocket handshake");
+        let (client, response) = tokio_tungstenite::connect_async(self.ws_url()).await.expect("WebSocket handshake");
         assert_eq!(response.status(), 101);
         client
     }
@@ -83,9 +77,7 @@ impl Drop for Running {
 pub async fn next_message(client: &mut Client) -> Message {
     use futures_util::StreamExt;
     loop {
-        let next = tokio::time::timeout(Duration::from_secs(5), client.next())
-            .await
-            .expect("a message within 5 s");
+        let next = tokio::time::timeout(Duration::from_secs(5), client.next()).await.expect("a message within 5 s");
         match next.expect("the stream is open").expect("a valid frame") {
             Message::Ping(_) | Message::Pong(_) => continue,
             message => return message,
@@ -102,10 +94,7 @@ pub struct HttpReply {
 
 impl HttpReply {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     pub fn text(&self) -> String {
@@ -128,44 +117,26 @@ pub async fn http(addr: SocketAddr, request_head: &str) -> HttpReply {
 }
 
 fn parse_reply(raw: &[u8]) -> HttpReply {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a complete head");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete head");
     let head = std::str::from_utf8(&raw[..split]).unwrap();
     let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
     let headers: Vec<(String, String)> = lines
         .filter_map(|line| line.split_once(':'))
         .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
         .collect();
     let mut body = raw[split + 4..].to_vec();
-    if headers
-        .iter()
-        .any(|(n, v)| n == "transfer-encoding" && v == "chunked")
-    {
+    if headers.iter().any(|(n, v)| n == "transfer-encoding" && v == "chunked") {
         body = dechunk(&body);
     }
-    HttpReply {
-        status,
-        headers,
-        body,
-    }
+    HttpReply { status, headers, body }
 }
 
 fn dechunk(mut raw: &[u8]) -> Vec<u8> {
     let mut body = Vec::new();
     loop {
         let line_end = raw.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size = usize::from_str_radix(std::str::from_utf8(&raw[..line_end]).unwrap().trim(), 16)
-            .unwrap();
+        let size = usize::from_str_radix(std::str::from_utf8(&raw[..line_end]).unwrap().trim(), 16).unwrap();
         if size == 0 {
             return body;
         }
@@ -192,11 +163,7 @@ impl RawSocket {
         while !head.ends_with(b"\r\n\r\n") {
             head.push(stream.read_u8().await.unwrap());
         }
-        assert!(
-            head.starts_with(b"HTTP/1.1 101"),
-            "{}",
-            String::from_utf8_lossy(&head)
-        );
+        assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
         RawSocket { stream }
     }
 
@@ -251,11 +218,6 @@ pub fn masked_frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
         }
     }
     frame.extend_from_slice(&mask);
-    frame.extend(
-        payload
-            .iter()
-            .enumerate()
-            .map(|(i, byte)| byte ^ mask[i % 4]),
-    );
+    frame.extend(payload.iter().enumerate().map(|(i, byte)| byte ^ mask[i % 4]));
     frame
 }

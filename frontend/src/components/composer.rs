@@ -19,9 +19,7 @@ pub struct ComposerProps {
 #[function_component]
 pub fn Composer(props: &ComposerProps) -> Html {
     let blocked = props.ready_state.send_blocked_reason();
-    let oninput = props
-        .ondraft
-        .reform(|event: InputEvent| event.target_unchecked_into::<HtmlInputElement>().value());
+    let oninput = props.ondraft.reform(|event: InputEvent| event.target_unchecked_into::<HtmlInputElement>().value());
     let onsubmit = {
         let (onsend, can_send) = (props.onsend.clone(), blocked.is_none());
         Callback::from(move |event: SubmitEvent| {

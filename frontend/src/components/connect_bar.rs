@@ -18,9 +18,7 @@ pub struct ConnectBarProps {
 /// Where to connect, and the socket's state.
 #[function_component]
 pub fn ConnectBar(props: &ConnectBarProps) -> Html {
-    let oninput = props
-        .onurl
-        .reform(|event: InputEvent| event.target_unchecked_into::<HtmlInputElement>().value());
+    let oninput = props.onurl.reform(|event: InputEvent| event.target_unchecked_into::<HtmlInputElement>().value());
     let onsubmit = {
         let (onconnect, can_connect) = (props.onconnect.clone(), props.ready_state.can_connect());
         Callback::from(move |event: SubmitEvent| {
