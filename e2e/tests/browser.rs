@@ -76,6 +76,11 @@ async fn connect_send_markup_see_it_literally_and_disconnect_cleanly() {
     assert_eq!(injected, serde_json::json!([0, false]), "markup in a message was interpreted");
     assert_eq!(browser.field("Message").await.prop("value").await.unwrap().as_deref(), Some(""));
 
+    // `E2E_SCREENSHOT=docs/screenshot.png` refreshes the README's picture.
+    if let Some(path) = std::env::var_os("E2E_SCREENSHOT") {
+        std::fs::write(path, browser.client.screenshot().await.unwrap()).expect("write the screenshot");
+    }
+
     browser.button("Disconnect").await.click().await.unwrap();
     let log = browser.wait_for_entry("close", 3).await;
     let close = log.last().unwrap();
