@@ -40,6 +40,21 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
 
+    /// Origin allowed to open a WebSocket (repeatable, e.g. https://echo.example.com).
+    /// When any is given, a browser upgrade from another origin gets 403; requests
+    /// without an Origin header (non-browser clients) are accepted. By default every
+    /// origin is allowed: the echo holds no secrets and no cookies are used.
+    #[arg(long = "allowed-origin", env = "ECHO_ALLOWED_ORIGINS", value_delimiter = ',', value_name = "ORIGIN")]
+    pub allowed_origin: Vec<String>,
+
+    /// How often the server pings each connection to check that it is alive (e.g. 30s).
+    #[arg(long, env = "ECHO_PING_INTERVAL", default_value = "30s", value_parser = parse_duration)]
+    pub ping_interval: Duration,
+
+    /// How long a ping may go unanswered before the connection is closed (e.g. 10s).
+    #[arg(long, env = "ECHO_PING_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub ping_timeout: Duration,
+
     /// How long a client may take to send its request headers (e.g. 10s, 500ms).
     #[arg(long, env = "ECHO_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub header_timeout: Duration,
@@ -77,6 +92,22 @@ mod tests {
         assert_eq!(config.dist, PathBuf::from("dist"));
         assert_eq!(config.max_message_bytes, 1 << 20);
         assert_eq!(config.header_timeout, Duration::from_secs(10));
+        assert_eq!(config.ping_interval, Duration::from_secs(30));
+        assert_eq!(config.ping_timeout, Duration::from_secs(10));
+        assert!(config.allowed_origin.is_empty());
+    }
+
+    #[test]
+    fn origins_repeat() {
+        let config = Config::try_parse_from([
+            "backend",
+            "--allowed-origin",
+            "https://a.example",
+            "--allowed-origin",
+            "http://b",
+        ])
+        .unwrap();
+        assert_eq!(config.allowed_origin, ["https://a.example", "http://b"]);
     }
 
     #[test]

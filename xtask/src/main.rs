@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+mod conformance;
 mod tools;
 
 use std::ffi::OsString;
@@ -24,6 +25,8 @@ tasks:
                         (arguments go to the backend: cargo xtask serve -- --help)
   test                  run every check and test: format, clippy, native tests,
                         browser tests (wasm-bindgen-test) and end-to-end tests in Chromium
+  conformance [--update] run the Autobahn|Testsuite (cases 1-10) against the release backend
+                        and compare with conformance/expected.json (--update rewrites it)
   dist                  build the release bundle into dist/
   setup                 install the pinned tools (wasm target, trunk, wasm-bindgen-cli,
                         wasm-opt, Chromium and chromedriver) that are missing";
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         Some("serve") => serve(&rest),
         Some("test") => test(),
         Some("dist") => dist().map(drop),
+        Some("conformance") => conformance(rest.iter().any(|arg| arg == "--update")),
         Some("setup") => tools::ensure(&root(), Need::Tests).map(drop),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -101,6 +105,12 @@ fn serve(backend_args: &[OsString]) -> Result<()> {
     run(cargo().args(["run", "--release", "--package", "backend", "--"]).args(backend_args))
 }
 
+fn conformance(update: bool) -> Result<()> {
+    run(cargo().args(["build", "--release", "--package", "backend"]))?;
+    let backend_bin = root().join("target").join("release").join("backend");
+    conformance::run_suite(&root(), &backend_bin, update).map(drop)
+}
+
 fn test() -> Result<()> {
     let npm_bin = tools::ensure(&root(), Need::Tests)?;
     let path = tool_path(&npm_bin)?;
@@ -124,7 +134,7 @@ fn test() -> Result<()> {
     let dist = root().join("dist");
 
     step("browser tests of the frontend (wasm-bindgen-test in headless Chromium)");
-    let (mut backend, addr) = start_backend(&backend_bin, &dist)?;
+    let (mut backend, addr) = start_backend(&backend_bin, &dist, &[])?;
     let browser_tests = tally.run(
         cargo()
             .args(["test", "--package", "frontend", "--target", "wasm32-unknown-unknown", "--test", "connection"])
@@ -145,6 +155,11 @@ fn test() -> Result<()> {
             .env("E2E_DIST", &dist)
             .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
     )?;
+
+    step("WebSocket conformance (Autobahn|Testsuite fuzzing client, cases 1-10)");
+    let outcome = conformance::run_suite(&root(), &backend_bin, false)?;
+    tally.passed += outcome.matched;
+    tally.failed += outcome.differed;
 
     println!("\nxtask: every check and test passed");
     println!("xtask: {} passed, {} failed", tally.passed, tally.failed);
@@ -193,24 +208,12 @@ fn parse_test_result(line: &str) -> (u64, u64) {
     (count(" passed"), count(" failed"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::parse_test_result;
-
-    #[test]
-    fn reads_cargo_test_summaries() {
-        let line = "test result: ok. 7 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s";
-        assert_eq!(parse_test_result(line), (7, 0));
-        assert_eq!(parse_test_result("test result: FAILED. 4 passed; 1 failed; 0 ignored"), (4, 1));
-        assert_eq!(parse_test_result("running 3 tests"), (0, 0));
-    }
-}
-
 /// Starts the release backend on a free loopback port and returns it with its address.
-fn start_backend(binary: &Path, dist: &Path) -> Result<(Child, String)> {
+pub fn start_backend(binary: &Path, dist: &Path, extra_args: &[&str]) -> Result<(Child, String)> {
     let mut child = Command::new(binary)
         .args(["--addr", "127.0.0.1:0", "--dist"])
         .arg(dist)
+        .args(extra_args)
         .env("RUST_LOG", "warn,backend::server=info")
         .stdout(Stdio::piped())
         .spawn()
@@ -235,4 +238,17 @@ fn start_backend(binary: &Path, dist: &Path) -> Result<(Child, String)> {
     // Drain the log so the backend never blocks writing it.
     std::thread::spawn(move || lines.for_each(drop));
     Ok((child, addr))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_test_result;
+
+    #[test]
+    fn reads_cargo_test_summaries() {
+        let line = "test result: ok. 7 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s";
+        assert_eq!(parse_test_result(line), (7, 0));
+        assert_eq!(parse_test_result("test result: FAILED. 4 passed; 1 failed; 0 ignored"), (4, 1));
+        assert_eq!(parse_test_result("running 3 tests"), (0, 0));
+    }
 }

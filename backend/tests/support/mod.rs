@@ -153,18 +153,25 @@ pub struct RawSocket {
 impl RawSocket {
     /// Performs the opening handshake and checks for `101`.
     pub async fn connect(addr: SocketAddr) -> RawSocket {
+        let (head, socket) = RawSocket::handshake(addr, "").await;
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        socket
+    }
+
+    /// Sends an upgrade request with `extra_headers` (each ending in CRLF) and
+    /// returns the response head with the socket.
+    pub async fn handshake(addr: SocketAddr, extra_headers: &str) -> (String, RawSocket) {
         let mut stream = TcpStream::connect(addr).await.unwrap();
         let request = format!(
             "GET /ws HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra_headers}\r\n"
         );
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut head = Vec::new();
         while !head.ends_with(b"\r\n\r\n") {
             head.push(stream.read_u8().await.unwrap());
         }
-        assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
-        RawSocket { stream }
+        (String::from_utf8_lossy(&head).into_owned(), RawSocket { stream })
     }
 
     /// Sends one masked frame with the given first byte (FIN, RSV and opcode).
