@@ -1,23 +1,36 @@
-//! The echo loop: every text and binary message goes back as it came, and every
-//! ending is a close handshake with the right code where one is possible.
+//! The echo loop: drives one connection's [`Protocol`] over its socket, with
+//! keep-alive pings, the server's own closes, and backpressure.
+//!
+//! An idle connection holds no buffer: the loop waits for the socket to become
+//! readable first, and only then allocates a read buffer, which it frees again
+//! once the socket has nothing more to give. Echoes are written before more is
+//! read, so a client that does not read stalls only itself.
 
+use std::future::Future;
+use std::io;
 use std::time::Duration;
 
-use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 use super::keepalive::{Due, KeepAlive};
+use super::protocol::{code, write_ping, Outcome, Protocol};
+
+/// How much one read takes in.
+const READ_BUFFER: usize = 16 * 1024;
+/// Echoes are gathered up to this size before being written.
+const WRITE_AT: usize = 16 * 1024;
+/// Reads before the loop looks at its timers and the shutdown signal again, so
+/// that a client sending without pause cannot starve them.
+const READS_PER_TURN: usize = 32;
 
 /// The per-connection limits and timers.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
     /// Larger messages get close 1009.
-    pub(crate) max_message_bytes: usize,
+    pub(crate) max_message_bytes: u64,
     /// How often a quiet peer is pinged.
     pub(crate) ping_interval: Duration,
     /// How long a ping may go unanswered.
@@ -26,13 +39,35 @@ pub(crate) struct Limits {
     pub(crate) close_timeout: Duration,
 }
 
+/// A socket the echo loop can wait on without holding a buffer.
+pub(crate) trait Transport: AsyncWrite + Unpin + Send {
+    /// Completes when a read may make progress.
+    fn ready(&self) -> impl Future<Output = io::Result<()>> + Send + '_;
+    /// Reads what is there without waiting (`WouldBlock` when nothing is).
+    fn try_read(&mut self, buffer: &mut [u8]) -> io::Result<usize>;
+}
+
+impl Transport for TcpStream {
+    fn ready(&self) -> impl Future<Output = io::Result<()>> + Send + '_ {
+        // The poll-based API, unlike `readable()`, takes over the waker slot that
+        // hyper's last read left behind; otherwise that stale waker would keep
+        // hyper's finished connection task allocated for as long as the socket
+        // stays idle.
+        std::future::poll_fn(|cx| self.poll_read_ready(cx))
+    }
+
+    fn try_read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        TcpStream::try_read(self, buffer)
+    }
+}
+
 /// Who ended a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ClosedBy {
     /// The client sent a close frame and the server answered it.
     Client,
-    /// The server closed: the client broke a rule, stopped answering pings, or
-    /// the server is shutting down.
+    /// The server closed: the client broke a rule, stopped answering pings or
+    /// reading, or the server is shutting down.
     Server,
     /// The TCP connection ended without a close handshake.
     Network,
@@ -51,146 +86,172 @@ impl ClosedBy {
 /// What happened on one connection, for the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Summary {
+    /// Data messages echoed in full.
     pub(crate) messages: u64,
-    pub(crate) close_code: Option<CloseCode>,
+    /// The close code of the handshake: the client's, or the server's when it closed.
+    pub(crate) close_code: Option<u16>,
     pub(crate) closed_by: ClosedBy,
 }
 
-/// Echoes every text and binary message until the connection closes.
-///
-/// Generic over the socket so it can be driven by anything that speaks
-/// tungstenite messages. Echoes of messages that arrived together are written
-/// together, but everything is flushed before waiting for more input, so a
-/// client that never reads stalls its own connection (the sink's bounded write
-/// buffer stops the loop) instead of growing the server's memory.
-pub(crate) async fn echo<S>(mut socket: S, limits: Limits, shutdown: &CancellationToken) -> Summary
-where
-    S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
-{
-    let mut messages = 0;
+/// Why writing stopped.
+enum WriteStop {
+    /// The socket failed.
+    Broken,
+    /// The client has not read for a ping interval and timeout together (it is
+    /// not coming back), or not within the grace period of a shutdown.
+    Stalled,
+}
+
+/// Echoes until the connection ends. `early` holds bytes that arrived with the
+/// upgrade request, which already belong to the WebSocket.
+pub(crate) async fn echo<T: Transport>(
+    mut stream: T,
+    mut early: Vec<u8>,
+    limits: Limits,
+    shutdown: &CancellationToken,
+) -> Summary {
+    let mut protocol = Protocol::new(limits.max_message_bytes);
     let mut keepalive = KeepAlive::new(limits.ping_interval, limits.ping_timeout, Instant::now());
+    let mut out = Vec::new();
+    // Set once the server has sent its close frame: its code and how long to
+    // wait for the client's reply.
+    let mut server_close: Option<(u16, Instant)> = None;
+
+    let mut ended = if early.is_empty() {
+        None
+    } else {
+        let outcome = protocol.feed(&mut early, &mut out);
+        settle(outcome, &protocol, &mut server_close, limits.close_timeout)
+    };
+    drop(early);
+
     let (close_code, closed_by) = loop {
-        let next = match socket.next().now_or_never() {
-            Some(next) => next,
-            None => {
-                if socket.flush().await.is_err() {
+        if !out.is_empty() {
+            let written = write(&mut stream, &out, shutdown, &limits).await;
+            // The next burst allocates again; an idle connection keeps nothing.
+            out = Vec::new();
+            if let Err(stop) = written {
+                break match stop {
+                    WriteStop::Broken => (None, ClosedBy::Network),
+                    WriteStop::Stalled => (server_close.map(|(code, _)| code), ClosedBy::Server),
+                };
+            }
+        }
+        if let Some(ended) = ended {
+            break ended;
+        }
+
+        let deadline = server_close.map_or_else(|| keepalive.deadline(), |(_, deadline)| deadline);
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled(), if server_close.is_none() => {
+                protocol.close(code::GOING_AWAY, "server shutting down", &mut out);
+                server_close = Some((code::GOING_AWAY, Instant::now() + limits.close_timeout));
+                continue;
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                if let Some((code, _)) = server_close {
+                    // The client never answered the server's close frame.
+                    ended = Some((Some(code), ClosedBy::Server));
+                    continue;
+                }
+                match keepalive.due(Instant::now()) {
+                    Due::Ping => write_ping(&mut out),
+                    Due::TimedOut => {
+                        // A peer that stopped answering will not answer a close
+                        // either: send it for the record, then hang up.
+                        protocol.close(code::GOING_AWAY, "no pong within the ping timeout", &mut out);
+                        ended = Some((Some(code::GOING_AWAY), ClosedBy::Server));
+                    }
+                    Due::Nothing => {}
+                }
+                continue;
+            }
+            ready = stream.ready() => {
+                if ready.is_err() {
                     break (None, ClosedBy::Network);
                 }
-                tokio::select! {
-                    biased;
-                    () = shutdown.cancelled() => {
-                        let frame = close_frame(CloseCode::Away, "server shutting down".into());
-                        break (Some(finish(&mut socket, frame, limits.close_timeout).await), ClosedBy::Server);
-                    }
-                    () = tokio::time::sleep_until(keepalive.deadline()) => {
-                        match keepalive.due(Instant::now()) {
-                            Due::Ping => {
-                                if socket.send(Message::Ping(Default::default())).await.is_err() {
-                                    break (None, ClosedBy::Network);
-                                }
-                            }
-                            Due::TimedOut => {
-                                // A peer that stopped answering will not answer a close
-                                // frame either: send it for the record, then hang up.
-                                let frame = close_frame(CloseCode::Away, "no pong within the ping timeout".into());
-                                break (Some(finish(&mut socket, frame, Duration::ZERO).await), ClosedBy::Server);
-                            }
-                            Due::Nothing => {}
-                        }
-                        continue;
-                    }
-                    next = socket.next() => next,
+            }
+        }
+
+        let mut buffer = vec![0; READ_BUFFER];
+        for _ in 0..READS_PER_TURN {
+            let read = match stream.try_read(&mut buffer) {
+                Ok(0) => {
+                    ended = Some(match server_close {
+                        Some((code, _)) => (Some(code), ClosedBy::Server),
+                        None => (None, ClosedBy::Network),
+                    });
+                    break;
                 }
-            }
-        };
-        match next {
-            Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
-                messages += 1;
-                if socket.feed(message).await.is_err() {
-                    break (None, ClosedBy::Network);
+                Ok(read) => read,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(_) => {
+                    ended = Some((None, ClosedBy::Network));
+                    break;
                 }
+            };
+            let outcome = protocol.feed(&mut buffer[..read], &mut out);
+            ended = settle(outcome, &protocol, &mut server_close, limits.close_timeout);
+            if ended.is_some() {
+                break;
             }
-            Some(Ok(Message::Close(frame))) => {
-                // tungstenite has queued the reply, echoing the client's code;
-                // flushing sends it, and the stream then ends.
-                let code = frame.map_or(CloseCode::Status, |frame| frame.code);
-                let _ = socket.flush().await;
-                break (Some(code), ClosedBy::Client);
+            if out.len() >= WRITE_AT {
+                if write(&mut stream, &out, shutdown, &limits).await.is_err() {
+                    ended = Some((None, ClosedBy::Network));
+                    break;
+                }
+                out.clear();
             }
-            Some(Ok(Message::Pong(_))) => keepalive.pong(Instant::now()),
-            // Pings are answered by tungstenite itself.
-            Some(Ok(Message::Ping(_) | Message::Frame(_))) => {}
-            Some(Err(err)) => match close_for_error(&err, limits.max_message_bytes) {
-                Some(frame) => break (Some(finish(&mut socket, frame, limits.close_timeout).await), ClosedBy::Server),
-                None => break (None, ClosedBy::Network),
-            },
-            None => break (None, ClosedBy::Network),
+        }
+        if protocol.take_pong() {
+            keepalive.pong(Instant::now());
         }
     };
-    Summary { messages, close_code, closed_by }
+    // Ending TCP after the close handshake is the server's job (RFC 6455 7.1.1).
+    let _ = tokio::time::timeout(Duration::from_millis(100), stream.shutdown()).await;
+    Summary { messages: protocol.messages(), close_code, closed_by }
 }
 
-/// Sends the server's close frame, then waits (at most `timeout`) for the
-/// client's reply so that the client sees a clean close before TCP ends.
-async fn finish<S>(socket: &mut S, frame: CloseFrame, timeout: Duration) -> CloseCode
-where
-    S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
-{
-    let code = frame.code;
-    let send = socket.send(Message::Close(Some(frame)));
-    // Bounded too: a peer that does not read must not hold up shutdown.
-    let sent = tokio::time::timeout(timeout.max(Duration::from_millis(100)), send).await;
-    if matches!(sent, Ok(Ok(()))) {
-        let drain = async { while let Some(Ok(_)) = socket.next().await {} };
-        let _ = tokio::time::timeout(timeout, drain).await;
-    }
-    code
-}
-
-/// The close frame owed to a client whose frames broke the protocol, or `None`
-/// when the connection is already gone and no frame can be sent.
-pub(crate) fn close_for_error(err: &WsError, max_message_bytes: usize) -> Option<CloseFrame> {
-    match err {
-        WsError::Capacity(CapacityError::MessageTooLong { .. }) => {
-            Some(close_frame(CloseCode::Size, format!("message too big: the limit is {max_message_bytes} bytes")))
+/// Turns a protocol outcome into the end of the connection, if it is one.
+fn settle(
+    outcome: Outcome,
+    protocol: &Protocol,
+    server_close: &mut Option<(u16, Instant)>,
+    close_timeout: Duration,
+) -> Option<(Option<u16>, ClosedBy)> {
+    match (outcome, protocol.server_close_code()) {
+        (Outcome::Continue, _) => None,
+        (Outcome::PeerClosed(_), Some(code)) => Some((Some(code), ClosedBy::Server)),
+        (Outcome::PeerClosed(client_code), None) => {
+            Some((Some(client_code.unwrap_or(code::NO_STATUS)), ClosedBy::Client))
         }
-        WsError::Capacity(_) => Some(close_frame(CloseCode::Size, "message too big".into())),
-        WsError::Utf8(_) => Some(close_frame(CloseCode::Invalid, "text message is not valid UTF-8".into())),
-        WsError::Protocol(violation) => Some(close_frame(CloseCode::Protocol, violation.to_string())),
-        _ => None,
-    }
-}
-
-/// A close frame whose reason fits the 123 bytes a control frame allows.
-fn close_frame(code: CloseCode, mut reason: String) -> CloseFrame {
-    if reason.len() > 123 {
-        let mut end = 123;
-        while !reason.is_char_boundary(end) {
-            end -= 1;
+        (Outcome::Failed(code), _) => {
+            *server_close = Some((code, Instant::now() + close_timeout));
+            None
         }
-        reason.truncate(end);
+        (Outcome::Abort, code) => Some((code, ClosedBy::Server)),
     }
-    CloseFrame { code, reason: reason.into() }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio_tungstenite::tungstenite::error::ProtocolError;
-
-    #[test]
-    fn errors_map_to_the_close_codes_browsers_show() {
-        let code = |err: WsError| close_for_error(&err, 10).map(|frame| u16::from(frame.code));
-        let too_long = CapacityError::MessageTooLong { size: 11, max_size: 10 };
-        assert_eq!(code(WsError::Capacity(too_long)), Some(1009));
-        assert_eq!(code(WsError::Utf8("bad".into())), Some(1007));
-        assert_eq!(code(WsError::Protocol(ProtocolError::UnmaskedFrameFromClient)), Some(1002));
-        assert_eq!(code(WsError::ConnectionClosed), None);
+/// Writes all of `bytes`, giving up when the client stops reading for longer
+/// than `stall_limit`. Once the server is shutting down, a write gets the close
+/// grace period and no more.
+async fn write<T: Transport>(
+    stream: &mut T,
+    bytes: &[u8],
+    shutdown: &CancellationToken,
+    limits: &Limits,
+) -> Result<(), WriteStop> {
+    let write = stream.write_all(bytes);
+    tokio::pin!(write);
+    tokio::select! {
+        written = &mut write => return written.map_err(|_| WriteStop::Broken),
+        () = tokio::time::sleep(limits.ping_interval + limits.ping_timeout) => return Err(WriteStop::Stalled),
+        () = shutdown.cancelled() => {}
     }
-
-    #[test]
-    fn close_reasons_are_cut_at_a_character_boundary() {
-        let frame = close_frame(CloseCode::Normal, "é".repeat(100));
-        assert_eq!(frame.reason.len(), 122);
+    match tokio::time::timeout(limits.close_timeout, write).await {
+        Ok(written) => written.map_err(|_| WriteStop::Broken),
+        Err(_) => Err(WriteStop::Stalled),
     }
 }

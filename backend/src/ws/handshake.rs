@@ -1,9 +1,10 @@
 //! Checking an upgrade request (RFC 6455 section 4.2.1) before any upgrade
 //! happens, and the HTTP answers for requests that are refused.
 
+use base64::Engine as _;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, StatusCode};
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use sha1::{Digest, Sha1};
 
 /// Every response this server sends, `/ws` refusals included, has warp's type.
 pub(crate) type HttpResponse = warp::reply::Response;
@@ -79,8 +80,17 @@ pub(crate) fn check_handshake(
     }
     check_origin(headers, allowed_origins)?;
     // The accept key is base64, which is always a valid header value.
-    HeaderValue::from_str(&derive_accept_key(key))
+    HeaderValue::from_str(&accept_key(key))
         .map_err(|_| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "could not encode Sec-WebSocket-Accept"))
+}
+
+/// `Sec-WebSocket-Accept`: base64(SHA-1(key + the RFC's GUID)), which proves the
+/// server read the key (RFC 6455 section 4.2.2).
+pub(crate) fn accept_key(key: &[u8]) -> String {
+    let mut sha1 = Sha1::new();
+    sha1.update(key);
+    sha1.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    base64::engine::general_purpose::STANDARD.encode(sha1.finalize())
 }
 
 /// Browsers always send `Origin`; other clients usually do not, and a missing

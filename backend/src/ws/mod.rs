@@ -10,6 +10,8 @@
 mod echo;
 mod handshake;
 mod keepalive;
+mod protocol;
+mod utf8;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,9 +21,8 @@ use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn, Instrument};
@@ -34,7 +35,6 @@ use handshake::{check_handshake, Refusal};
 /// What every WebSocket connection shares: limits, the shutdown signal and the
 /// tracker that lets shutdown wait for the close handshakes.
 pub(crate) struct Endpoint {
-    socket_config: WebSocketConfig,
     limits: Limits,
     allowed_origins: Vec<String>,
     slots: Arc<Semaphore>,
@@ -45,20 +45,9 @@ pub(crate) struct Endpoint {
 
 impl Endpoint {
     pub(crate) fn new(config: &Config, shutdown: CancellationToken, tracker: TaskTracker) -> Endpoint {
-        let max_message_bytes = config.max_message_bytes as usize;
-        // Small buffers keep an idle connection cheap; a message larger than the
-        // read buffer simply takes several reads. The write buffer is bounded so a
-        // client that never reads stalls its own echo instead of growing memory.
-        let socket_config = WebSocketConfig::default()
-            .read_buffer_size(4 * 1024)
-            .write_buffer_size(8 * 1024)
-            .max_write_buffer_size(max_message_bytes + 64 * 1024)
-            .max_message_size(Some(max_message_bytes))
-            .max_frame_size(Some(max_message_bytes));
         Endpoint {
-            socket_config,
             limits: Limits {
-                max_message_bytes,
+                max_message_bytes: u64::from(config.max_message_bytes),
                 ping_interval: config.ping_interval,
                 ping_timeout: config.ping_timeout,
                 close_timeout: config.shutdown_grace,
@@ -88,20 +77,23 @@ impl Endpoint {
         let endpoint = Arc::clone(self);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let span = tracing::info_span!("ws", id, %peer);
-        self.tracker.spawn(
-            async move {
-                match on_upgrade.await {
-                    Ok(upgraded) => {
-                        let stream = TokioIo::new(upgraded);
-                        let socket =
-                            WebSocketStream::from_raw_socket(stream, Role::Server, Some(endpoint.socket_config)).await;
-                        endpoint.serve(socket, permit).await;
-                    }
-                    Err(err) => warn!(%err, "upgrade failed"),
-                }
-            }
-            .instrument(span),
-        );
+        let task = async move {
+            let upgraded = match on_upgrade.await {
+                Ok(upgraded) => upgraded,
+                Err(err) => return warn!(%err, "upgrade failed"),
+            };
+            // Taking the TCP stream back out of hyper's wrapper drops hyper's
+            // buffers; bytes it had already read belong to the WebSocket.
+            let (stream, early) = match upgraded.downcast::<TokioIo<TcpStream>>() {
+                // Copy the early bytes out: hyper's buffer (8 KiB, usually
+                // empty) must not live as long as the connection.
+                Ok(parts) => (parts.io.into_inner(), parts.read_buf.to_vec()),
+                Err(_) => return warn!("upgraded connection is not a TCP stream"),
+            };
+            endpoint.serve(stream, early, permit).await;
+        }
+        .instrument(span);
+        self.tracker.spawn(task);
 
         let mut response = HttpResponse::new("".into());
         *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -124,12 +116,12 @@ impl Endpoint {
         Ok((accept, permit))
     }
 
-    async fn serve(&self, socket: WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>, _slot: OwnedSemaphorePermit) {
+    async fn serve(&self, stream: TcpStream, early: Vec<u8>, _slot: OwnedSemaphorePermit) {
         info!("connection opened");
-        let summary = echo::echo(socket, self.limits, &self.shutdown).await;
+        let summary = echo::echo(stream, early, self.limits, &self.shutdown).await;
         info!(
             messages = summary.messages,
-            close_code = summary.close_code.map(u16::from),
+            close_code = summary.close_code,
             closed_by = summary.closed_by.as_str(),
             "connection closed"
         );
