@@ -24,9 +24,11 @@ pub struct Config {
     #[arg(long, env = "ECHO_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
 
-    /// Folder holding the trunk-built web app (index.html, the .js and the .wasm).
-    #[arg(long, env = "ECHO_DIST", default_value = "dist")]
-    pub dist: PathBuf,
+    /// Serve the web app from this folder (trunk's output) instead of the bundle
+    /// built into the binary. Without it: the built-in bundle, or ./dist when the
+    /// binary was built without one.
+    #[arg(long, env = "ECHO_DIST", value_name = "DIR")]
+    pub dist: Option<PathBuf>,
 
     /// Largest message the server accepts, in bytes; a larger one is answered with
     /// close code 1009 (message too big).
@@ -71,7 +73,7 @@ impl Config {
     pub fn new(addr: SocketAddr, dist: impl Into<PathBuf>) -> Config {
         let mut config = Config::parse_from(["backend"]);
         config.addr = addr;
-        config.dist = dist.into();
+        config.dist = Some(dist.into());
         config
     }
 }
@@ -89,7 +91,7 @@ mod tests {
     fn defaults_match_the_documentation() {
         let config = Config::try_parse_from(["backend"]).unwrap();
         assert_eq!(config.addr, "127.0.0.1:3000".parse().unwrap());
-        assert_eq!(config.dist, PathBuf::from("dist"));
+        assert_eq!(config.dist, None);
         assert_eq!(config.max_message_bytes, 1 << 20);
         assert_eq!(config.header_timeout, Duration::from_secs(10));
         assert_eq!(config.ping_interval, Duration::from_secs(30));

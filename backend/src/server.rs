@@ -20,7 +20,7 @@ use tokio_util::task::TaskTracker;
 use tower_service::Service;
 use tracing::{debug, info, warn};
 
-use crate::assets;
+use crate::assets::{self, Bundle};
 use crate::config::Config;
 use crate::ws::Endpoint;
 
@@ -55,14 +55,16 @@ impl Server {
         let stopping = CancellationToken::new();
         let tracker = TaskTracker::new();
         let endpoint = Arc::new(Endpoint::new(&config, stopping.clone(), tracker.clone()));
-        let routes = warp::service(assets::routes(config.dist.clone()));
+        let bundle = Arc::new(Bundle::new(config.dist.as_deref()));
+        let routes = warp::service(assets::routes(Arc::clone(&bundle)));
 
         info!(addr = %local_addr, "listening on http://{local_addr} (WebSocket echo at ws://{local_addr}/ws)");
-        if !assets::bundle_is_built(&config.dist) {
+        if bundle.is_built() {
+            info!("serving the web app from {}", bundle.describe());
+        } else {
             warn!(
-                dist = %config.dist.display(),
                 "no web app in {}: build it with `{}`; /ws works meanwhile",
-                config.dist.display(),
+                bundle.describe(),
                 assets::BUILD_COMMAND
             );
         }

@@ -37,13 +37,27 @@ pub struct Backend {
 impl Backend {
     /// Starts the backend on a free port with the release bundle and `extra_args`.
     pub async fn start(extra_args: &[&str]) -> Backend {
-        let binary = required_env("E2E_BACKEND_BIN");
         let dist = required_env("E2E_DIST");
         assert!(dist.join("index.html").is_file(), "no bundle in {}: {HOW_TO_RUN}", dist.display());
-        let mut child = Command::new(&binary)
-            .args(["--addr", "127.0.0.1:0", "--dist"])
-            .arg(&dist)
-            .args(extra_args)
+        let mut args = vec!["--dist".to_owned(), dist.display().to_string()];
+        args.extend(extra_args.iter().map(|arg| arg.to_string()));
+        Backend::spawn(&Backend::binary(), &args, None).await
+    }
+
+    /// The backend binary under test.
+    pub fn binary() -> PathBuf {
+        required_env("E2E_BACKEND_BIN")
+    }
+
+    /// Starts `binary` on a free port with `args`, in `dir` if given.
+    pub async fn spawn(binary: &std::path::Path, args: &[String], dir: Option<&std::path::Path>) -> Backend {
+        let mut command = Command::new(binary);
+        if let Some(dir) = dir {
+            command.current_dir(dir);
+        }
+        let mut child = command
+            .args(["--addr", "127.0.0.1:0"])
+            .args(args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
