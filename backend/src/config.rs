@@ -61,10 +61,23 @@ pub struct Config {
     #[arg(long, env = "ECHO_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub header_timeout: Duration,
 
+    /// Log lines for people (text) or for log collectors (json, one object per line).
+    #[arg(long, env = "ECHO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// On SIGINT or SIGTERM, how long open sockets get to finish the close
     /// handshake (e.g. 5s) before the server exits anyway.
     #[arg(long, env = "ECHO_SHUTDOWN_GRACE", default_value = "5s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, with the connection's span fields.
+    Json,
 }
 
 impl Config {

@@ -9,6 +9,7 @@
 
 mod assets;
 pub mod config;
+mod metrics;
 mod server;
 mod ws;
 

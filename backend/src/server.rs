@@ -19,9 +19,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_service::Service;
 use tracing::{debug, info, warn};
+use warp::Filter;
 
 use crate::assets::{self, Bundle};
 use crate::config::Config;
+use crate::metrics::{self, Metrics};
 use crate::ws::Endpoint;
 
 /// A bound, not yet serving, echo server.
@@ -54,9 +56,12 @@ impl Server {
         let Server { listener, local_addr, config } = self;
         let stopping = CancellationToken::new();
         let tracker = TaskTracker::new();
-        let endpoint = Arc::new(Endpoint::new(&config, stopping.clone(), tracker.clone()));
+        let metrics = Arc::new(Metrics::default());
+        let endpoint = Arc::new(Endpoint::new(&config, Arc::clone(&metrics), stopping.clone(), tracker.clone()));
         let bundle = Arc::new(Bundle::new(config.dist.as_deref()));
-        let routes = warp::service(assets::routes(Arc::clone(&bundle)));
+        let routes = warp::service(
+            metrics::routes(metrics, stopping.clone()).or(assets::routes(Arc::clone(&bundle))).unify().boxed(),
+        );
 
         info!(addr = %local_addr, "listening on http://{local_addr} (WebSocket echo at ws://{local_addr}/ws)");
         if bundle.is_built() {
@@ -95,14 +100,30 @@ impl Server {
             tracker.spawn(connection);
         }
 
-        drop(listener);
-        let open = tracker.len();
-        info!(open, grace = ?config.shutdown_grace, "shutting down: closing open connections");
+        info!(open = endpoint.open_connections(), grace = ?config.shutdown_grace, "shutting down: closing open connections");
         stopping.cancel();
+        // Keep answering while the sockets close: /healthz now says 503 and new
+        // upgrades are refused, so a load balancer drains this instance.
+        let deadline = tokio::time::Instant::now() + config.shutdown_grace;
+        while endpoint.open_connections() > 0 {
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => break,
+                () = tokio::time::sleep(Duration::from_millis(20)) => {}
+                accepted = listener.accept() => {
+                    if let Ok((stream, peer)) = accepted {
+                        let connection = serve_connection(
+                            stream, peer, config.header_timeout, Arc::clone(&endpoint), routes.clone(), stopping.clone(),
+                        );
+                        tracker.spawn(connection);
+                    }
+                }
+            }
+        }
+        drop(listener);
         tracker.close();
-        // The sockets themselves stop waiting after the grace period; the margin
-        // covers the last writes.
-        if tokio::time::timeout(config.shutdown_grace + Duration::from_millis(250), tracker.wait()).await.is_err() {
+        // The sockets stop waiting for close replies at the deadline; the margin
+        // covers their last writes.
+        if tokio::time::timeout(Duration::from_millis(250), tracker.wait()).await.is_err() {
             warn!(left = tracker.len(), "grace period over; dropping the connections left");
         }
         info!("stopped");
@@ -135,15 +156,18 @@ async fn serve_connection<R>(
             }
         }
     });
+    let draining = stopping.is_cancelled();
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
+        // During shutdown each connection gets one answer, then closes.
+        .keep_alive(!draining)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     tokio::pin!(connection);
     let result = tokio::select! {
         result = connection.as_mut() => result,
-        () = stopping.cancelled() => {
+        () = stopping.cancelled(), if !draining => {
             connection.as_mut().graceful_shutdown();
             connection.await
         }

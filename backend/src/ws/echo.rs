@@ -16,7 +16,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::keepalive::{Due, KeepAlive};
-use super::protocol::{code, write_ping, Outcome, Protocol};
+use super::protocol::{code, write_ping, Counts, Outcome, Protocol};
+use crate::metrics::{Kind as MessageKind, Metrics};
 
 /// How much one read takes in.
 const READ_BUFFER: usize = 16 * 1024;
@@ -108,6 +109,7 @@ pub(crate) async fn echo<T: Transport>(
     mut stream: T,
     mut early: Vec<u8>,
     limits: Limits,
+    metrics: &Metrics,
     shutdown: &CancellationToken,
 ) -> Summary {
     let mut protocol = Protocol::new(limits.max_message_bytes);
@@ -207,10 +209,22 @@ pub(crate) async fn echo<T: Transport>(
         if protocol.take_pong() {
             keepalive.pong(Instant::now());
         }
+        record(&mut protocol, metrics);
     };
+    record(&mut protocol, metrics);
     // Ending TCP after the close handshake is the server's job (RFC 6455 7.1.1).
     let _ = tokio::time::timeout(Duration::from_millis(100), stream.shutdown()).await;
     Summary { messages: protocol.messages(), close_code, closed_by }
+}
+
+/// Adds what was echoed since the last call to the server's metrics; once per
+/// burst of reads rather than per message, to keep the counters uncontended.
+fn record(protocol: &mut Protocol, metrics: &Metrics) {
+    let counts = protocol.take_counts();
+    if counts != Counts::default() {
+        metrics.echoed(MessageKind::Text, counts.text_messages, counts.text_bytes);
+        metrics.echoed(MessageKind::Binary, counts.binary_messages, counts.binary_bytes);
+    }
 }
 
 /// Turns a protocol outcome into the end of the connection, if it is one.

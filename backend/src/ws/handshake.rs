@@ -13,24 +13,14 @@ pub(crate) type HttpResponse = warp::reply::Response;
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Refusal {
     pub(crate) status: StatusCode,
+    /// A short label for logs and metrics (one of `metrics::REFUSAL_REASONS`).
+    pub(crate) reason: &'static str,
     pub(crate) message: String,
 }
 
 impl Refusal {
-    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Refusal {
-        Refusal { status, message: message.into() }
-    }
-
-    /// A short label for logs and metrics.
-    pub(crate) fn reason(&self) -> &'static str {
-        match self.status {
-            StatusCode::METHOD_NOT_ALLOWED => "method",
-            StatusCode::UPGRADE_REQUIRED => "not_upgrade",
-            StatusCode::BAD_REQUEST => "bad_request",
-            StatusCode::FORBIDDEN => "origin",
-            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
-            _ => "other",
-        }
+    pub(crate) fn new(status: StatusCode, reason: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal { status, reason, message: message.into() }
     }
 
     pub(crate) fn into_response(self) -> HttpResponse {
@@ -55,19 +45,25 @@ pub(crate) fn check_handshake(
     allowed_origins: &[String],
 ) -> Result<HeaderValue, Refusal> {
     if method != Method::GET {
-        return Err(Refusal::new(StatusCode::METHOD_NOT_ALLOWED, "a WebSocket upgrade must be a GET request"));
+        return Err(Refusal::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method",
+            "a WebSocket upgrade must be a GET request",
+        ));
     }
     let is_upgrade = header_has_token(headers, header::CONNECTION, "upgrade")
         && header_has_token(headers, header::UPGRADE, "websocket");
     if !is_upgrade {
         return Err(Refusal::new(
             StatusCode::UPGRADE_REQUIRED,
+            "not_websocket",
             "this is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)",
         ));
     }
     if headers.get(header::SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes) != Some(b"13") {
         return Err(Refusal::new(
             StatusCode::UPGRADE_REQUIRED,
+            "not_websocket",
             "unsupported Sec-WebSocket-Version: this server speaks version 13",
         ));
     }
@@ -75,13 +71,15 @@ pub(crate) fn check_handshake(
     if !is_valid_key(key) {
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
+            "bad_request",
             "missing or malformed Sec-WebSocket-Key: it must be 16 bytes in base64",
         ));
     }
     check_origin(headers, allowed_origins)?;
     // The accept key is base64, which is always a valid header value.
-    HeaderValue::from_str(&accept_key(key))
-        .map_err(|_| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "could not encode Sec-WebSocket-Accept"))
+    HeaderValue::from_str(&accept_key(key)).map_err(|_| {
+        Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "bad_request", "could not encode Sec-WebSocket-Accept")
+    })
 }
 
 /// `Sec-WebSocket-Accept`: base64(SHA-1(key + the RFC's GUID)), which proves the
@@ -106,7 +104,11 @@ fn check_origin(headers: &HeaderMap, allowed_origins: &[String]) -> Result<(), R
     if allowed_origins.iter().any(|allowed| same_origin(allowed, origin)) {
         Ok(())
     } else {
-        Err(Refusal::new(StatusCode::FORBIDDEN, format!("origin {origin:?} is not allowed to open this WebSocket")))
+        Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "origin",
+            format!("origin {origin:?} is not allowed to open this WebSocket"),
+        ))
     }
 }
 

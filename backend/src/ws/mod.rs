@@ -16,6 +16,7 @@ mod utf8;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
@@ -28,6 +29,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn, Instrument};
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 use echo::Limits;
 pub(crate) use handshake::HttpResponse;
 use handshake::{check_handshake, Refusal};
@@ -36,16 +38,24 @@ use handshake::{check_handshake, Refusal};
 /// tracker that lets shutdown wait for the close handshakes.
 pub(crate) struct Endpoint {
     limits: Limits,
+    metrics: Arc<Metrics>,
     allowed_origins: Vec<String>,
     slots: Arc<Semaphore>,
+    max_connections: usize,
     shutdown: CancellationToken,
     tracker: TaskTracker,
     next_id: AtomicU64,
 }
 
 impl Endpoint {
-    pub(crate) fn new(config: &Config, shutdown: CancellationToken, tracker: TaskTracker) -> Endpoint {
+    pub(crate) fn new(
+        config: &Config,
+        metrics: Arc<Metrics>,
+        shutdown: CancellationToken,
+        tracker: TaskTracker,
+    ) -> Endpoint {
         Endpoint {
+            metrics,
             limits: Limits {
                 max_message_bytes: u64::from(config.max_message_bytes),
                 ping_interval: config.ping_interval,
@@ -54,6 +64,7 @@ impl Endpoint {
             },
             allowed_origins: config.allowed_origin.clone(),
             slots: Arc::new(Semaphore::new(config.max_connections as usize)),
+            max_connections: config.max_connections as usize,
             shutdown,
             tracker,
             next_id: AtomicU64::new(1),
@@ -67,12 +78,14 @@ impl Endpoint {
         let accept = match self.admit(&request) {
             Ok(admitted) => admitted,
             Err(refusal) => {
-                info!(%peer, status = refusal.status.as_u16(), reason = refusal.reason(), "upgrade refused: {}", refusal.message);
+                info!(%peer, status = refusal.status.as_u16(), reason = refusal.reason, "upgrade refused: {}", refusal.message);
+                self.metrics.refused(refusal.reason);
                 return refusal.into_response();
             }
         };
         let (accept, permit) = accept;
 
+        let requested = Instant::now();
         let on_upgrade = hyper::upgrade::on(&mut request);
         let endpoint = Arc::clone(self);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -90,6 +103,7 @@ impl Endpoint {
                 Ok(parts) => (parts.io.into_inner(), parts.read_buf.to_vec()),
                 Err(_) => return warn!("upgraded connection is not a TCP stream"),
             };
+            endpoint.metrics.opened(requested.elapsed());
             endpoint.serve(stream, early, permit).await;
         }
         .instrument(span);
@@ -104,21 +118,31 @@ impl Endpoint {
         response
     }
 
+    /// WebSocket connections open now.
+    pub(crate) fn open_connections(&self) -> usize {
+        self.max_connections - self.slots.available_permits()
+    }
+
     /// Decides whether an upgrade may go ahead; on success it holds a connection slot.
     fn admit(&self, request: &Request<Incoming>) -> Result<(HeaderValue, OwnedSemaphorePermit), Refusal> {
         let accept = check_handshake(request.method(), request.headers(), &self.allowed_origins)?;
         if self.shutdown.is_cancelled() {
-            return Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down"));
+            return Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the server is shutting down"));
         }
         let permit = self.slots.clone().try_acquire_owned().map_err(|_| {
-            Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "the server is at its connection limit; try again later")
+            Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "connection_limit",
+                "the server is at its connection limit; try again later",
+            )
         })?;
         Ok((accept, permit))
     }
 
     async fn serve(&self, stream: TcpStream, early: Vec<u8>, _slot: OwnedSemaphorePermit) {
         info!("connection opened");
-        let summary = echo::echo(stream, early, self.limits, &self.shutdown).await;
+        let summary = echo::echo(stream, early, self.limits, &self.metrics, &self.shutdown).await;
+        self.metrics.closed(summary.close_code);
         info!(
             messages = summary.messages,
             close_code = summary.close_code,

@@ -27,6 +27,15 @@ const OP_PONG: u8 = 0xa;
 /// The largest control frame payload.
 const MAX_CONTROL: usize = 125;
 
+/// Messages and payload bytes echoed, by type.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub(crate) text_messages: u64,
+    pub(crate) text_bytes: u64,
+    pub(crate) binary_messages: u64,
+    pub(crate) binary_bytes: u64,
+}
+
 /// What the connection should do after a call to [`Protocol::feed`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Outcome {
@@ -60,6 +69,8 @@ pub(crate) struct Protocol {
     server_close_code: Option<u16>,
     /// Data messages echoed in full.
     messages: u64,
+    /// Echoed since the last [`Protocol::take_counts`].
+    counts: Counts,
     /// A pong arrived since the last call to [`Protocol::take_pong`].
     pong: bool,
 }
@@ -123,6 +134,7 @@ impl Protocol {
             closing: false,
             server_close_code: None,
             messages: 0,
+            counts: Counts::default(),
             pong: false,
         }
     }
@@ -130,6 +142,11 @@ impl Protocol {
     /// Data messages echoed in full so far.
     pub(crate) fn messages(&self) -> u64 {
         self.messages
+    }
+
+    /// What was echoed since the last call.
+    pub(crate) fn take_counts(&mut self) -> Counts {
+        std::mem::take(&mut self.counts)
     }
 
     /// Whether a pong arrived since the last call; clears the flag.
@@ -353,7 +370,13 @@ impl Protocol {
         out.extend_from_slice(&held[..held_len]);
         out.extend_from_slice(body);
         message.started = true;
+        let (messages, bytes) = match message.text {
+            true => (&mut self.counts.text_messages, &mut self.counts.text_bytes),
+            false => (&mut self.counts.binary_messages, &mut self.counts.binary_bytes),
+        };
+        *bytes += length as u64;
         if ends_message {
+            *messages += 1;
             self.message = None;
             self.messages += 1;
         }
