@@ -61,6 +61,14 @@ pub struct Config {
     #[arg(long, env = "ECHO_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub header_timeout: Duration,
 
+    /// Certificate chain (PEM) to serve https and wss with; needs --tls-key.
+    #[arg(long, env = "ECHO_TLS_CERT", value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// Private key (PEM) of the certificate; needs --tls-cert.
+    #[arg(long, env = "ECHO_TLS_KEY", value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// Log lines for people (text) or for log collectors (json, one object per line).
     #[arg(long, env = "ECHO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

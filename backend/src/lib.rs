@@ -11,6 +11,7 @@ mod assets;
 pub mod config;
 mod metrics;
 mod server;
+mod tls;
 mod ws;
 
 pub use config::Config;

@@ -15,6 +15,7 @@ use hyper::service::service_fn;
 use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_service::Service;
@@ -24,6 +25,7 @@ use warp::Filter;
 use crate::assets::{self, Bundle};
 use crate::config::Config;
 use crate::metrics::{self, Metrics};
+use crate::tls;
 use crate::ws::Endpoint;
 
 /// A bound, not yet serving, echo server.
@@ -31,6 +33,7 @@ pub struct Server {
     listener: TcpListener,
     local_addr: SocketAddr,
     config: Config,
+    tls: Option<TlsAcceptor>,
 }
 
 impl Server {
@@ -41,7 +44,11 @@ impl Server {
             .await
             .map_err(|err| io::Error::new(err.kind(), format!("cannot listen on {}: {err}", config.addr)))?;
         let local_addr = listener.local_addr()?;
-        Ok(Server { listener, local_addr, config })
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+            _ => None,
+        };
+        Ok(Server { listener, local_addr, config, tls })
     }
 
     /// The address the server listens on.
@@ -53,7 +60,8 @@ impl Server {
     /// 1001 to every open WebSocket and waits up to `--shutdown-grace` for them
     /// to finish before returning.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
-        let Server { listener, local_addr, config } = self;
+        let Server { listener, local_addr, config, tls } = self;
+        let (web, socket) = if tls.is_some() { ("https", "wss") } else { ("http", "ws") };
         let stopping = CancellationToken::new();
         let tracker = TaskTracker::new();
         let metrics = Arc::new(Metrics::default());
@@ -63,7 +71,7 @@ impl Server {
             metrics::routes(metrics, stopping.clone()).or(assets::routes(Arc::clone(&bundle))).unify().boxed(),
         );
 
-        info!(addr = %local_addr, "listening on http://{local_addr} (WebSocket echo at ws://{local_addr}/ws)");
+        info!(addr = %local_addr, "listening on {web}://{local_addr} (WebSocket echo at {socket}://{local_addr}/ws)");
         if bundle.is_built() {
             info!("serving the web app from {}", bundle.describe());
         } else {
@@ -73,6 +81,12 @@ impl Server {
                 assets::BUILD_COMMAND
             );
         }
+
+        let accept = |stream, peer| {
+            let (tls, endpoint, routes, stopping) =
+                (tls.clone(), Arc::clone(&endpoint), routes.clone(), stopping.clone());
+            accept_connection(stream, peer, tls, config.header_timeout, endpoint, routes, stopping)
+        };
 
         tokio::pin!(shutdown);
         loop {
@@ -89,15 +103,7 @@ impl Server {
                     }
                 },
             };
-            let connection = serve_connection(
-                stream,
-                peer,
-                config.header_timeout,
-                Arc::clone(&endpoint),
-                routes.clone(),
-                stopping.clone(),
-            );
-            tracker.spawn(connection);
+            tracker.spawn(accept(stream, peer));
         }
 
         info!(open = endpoint.open_connections(), grace = ?config.shutdown_grace, "shutting down: closing open connections");
@@ -111,10 +117,7 @@ impl Server {
                 () = tokio::time::sleep(Duration::from_millis(20)) => {}
                 accepted = listener.accept() => {
                     if let Ok((stream, peer)) = accepted {
-                        let connection = serve_connection(
-                            stream, peer, config.header_timeout, Arc::clone(&endpoint), routes.clone(), stopping.clone(),
-                        );
-                        tracker.spawn(connection);
+                        tracker.spawn(accept(stream, peer));
                     }
                 }
             }
@@ -131,10 +134,12 @@ impl Server {
     }
 }
 
-/// Serves one TCP connection: HTTP/1.1 requests until it upgrades or closes.
-async fn serve_connection<R>(
+/// Serves one TCP connection, first completing the TLS handshake when the
+/// server has a certificate (within the header timeout).
+async fn accept_connection<R>(
     stream: TcpStream,
     peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
     header_timeout: Duration,
     endpoint: Arc<Endpoint>,
     routes: R,
@@ -145,6 +150,29 @@ async fn serve_connection<R>(
 {
     // Echoes are small and latency matters more than packet count.
     let _ = stream.set_nodelay(true);
+    let Some(tls) = tls else {
+        return serve_connection(stream, peer, header_timeout, endpoint, routes, stopping).await;
+    };
+    match tokio::time::timeout(header_timeout, tls.accept(stream)).await {
+        Ok(Ok(stream)) => serve_connection(stream, peer, header_timeout, endpoint, routes, stopping).await,
+        Ok(Err(err)) => debug!(%peer, %err, "TLS handshake failed"),
+        Err(_) => debug!(%peer, "TLS handshake timed out"),
+    }
+}
+
+/// Serves HTTP/1.1 requests on one connection until it upgrades or closes.
+async fn serve_connection<I, R>(
+    stream: I,
+    peer: SocketAddr,
+    header_timeout: Duration,
+    endpoint: Arc<Endpoint>,
+    routes: R,
+    stopping: CancellationToken,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    R: Service<Request<Incoming>, Response = warp::reply::Response, Error = Infallible> + Clone + Send + 'static,
+    R::Future: Send,
+{
     let service = service_fn(move |request: Request<Incoming>| {
         let endpoint = Arc::clone(&endpoint);
         let mut routes = routes.clone();

@@ -10,7 +10,10 @@ use std::future::Future;
 use std::io;
 use std::time::Duration;
 
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -43,13 +46,13 @@ pub(crate) struct Limits {
 /// A socket the echo loop can wait on without holding a buffer.
 pub(crate) trait Transport: AsyncWrite + Unpin + Send {
     /// Completes when a read may make progress.
-    fn ready(&self) -> impl Future<Output = io::Result<()>> + Send + '_;
+    fn ready(&mut self) -> impl Future<Output = io::Result<()>> + Send + '_;
     /// Reads what is there without waiting (`WouldBlock` when nothing is).
     fn try_read(&mut self, buffer: &mut [u8]) -> io::Result<usize>;
 }
 
 impl Transport for TcpStream {
-    fn ready(&self) -> impl Future<Output = io::Result<()>> + Send + '_ {
+    fn ready(&mut self) -> impl Future<Output = io::Result<()>> + Send + '_ {
         // The poll-based API, unlike `readable()`, takes over the waker slot that
         // hyper's last read left behind; otherwise that stale waker would keep
         // hyper's finished connection task allocated for as long as the socket
@@ -59,6 +62,77 @@ impl Transport for TcpStream {
 
     fn try_read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
         TcpStream::try_read(self, buffer)
+    }
+}
+
+/// A stream that can only be read by polling (TLS: rustls may hold decrypted
+/// bytes the socket no longer signals), made a [`Transport`] by reading into a
+/// buffer that exists only while it holds data.
+pub(crate) struct Buffered<S> {
+    inner: S,
+    pending: Vec<u8>,
+    start: usize,
+    eof: bool,
+}
+
+impl<S> Buffered<S> {
+    pub(crate) fn new(inner: S) -> Buffered<S> {
+        Buffered { inner, pending: Vec::new(), start: 0, eof: false }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Transport for Buffered<S> {
+    fn ready(&mut self) -> impl Future<Output = io::Result<()>> + Send + '_ {
+        std::future::poll_fn(|cx| {
+            if self.start < self.pending.len() || self.eof {
+                return Poll::Ready(Ok(()));
+            }
+            let mut chunk = vec![0; READ_BUFFER];
+            let mut buffer = ReadBuf::new(&mut chunk);
+            match Pin::new(&mut self.inner).poll_read(cx, &mut buffer) {
+                Poll::Ready(Ok(())) => {
+                    let read = buffer.filled().len();
+                    if read == 0 {
+                        self.eof = true;
+                    } else {
+                        chunk.truncate(read);
+                        self.pending = chunk;
+                        self.start = 0;
+                    }
+                    Poll::Ready(Ok(()))
+                }
+                Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+    }
+
+    fn try_read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        if self.start == self.pending.len() {
+            return if self.eof { Ok(0) } else { Err(io::ErrorKind::WouldBlock.into()) };
+        }
+        let taken = buffer.len().min(self.pending.len() - self.start);
+        buffer[..taken].copy_from_slice(&self.pending[self.start..self.start + taken]);
+        self.start += taken;
+        if self.start == self.pending.len() {
+            self.pending = Vec::new();
+            self.start = 0;
+        }
+        Ok(taken)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Buffered<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

@@ -24,13 +24,14 @@ use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn, Instrument};
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use echo::Limits;
+use echo::{Buffered, Limits, Transport};
 pub(crate) use handshake::HttpResponse;
 use handshake::{check_handshake, Refusal};
 
@@ -97,14 +98,23 @@ impl Endpoint {
             };
             // Taking the TCP stream back out of hyper's wrapper drops hyper's
             // buffers; bytes it had already read belong to the WebSocket.
-            let (stream, early) = match upgraded.downcast::<TokioIo<TcpStream>>() {
-                // Copy the early bytes out: hyper's buffer (8 KiB, usually
-                // empty) must not live as long as the connection.
-                Ok(parts) => (parts.io.into_inner(), parts.read_buf.to_vec()),
-                Err(_) => return warn!("upgraded connection is not a TCP stream"),
+            // The early bytes are copied out: hyper's buffer (8 KiB, usually
+            // empty) must not live as long as the connection.
+            let upgraded = match upgraded.downcast::<TokioIo<TcpStream>>() {
+                Ok(parts) => {
+                    endpoint.metrics.opened(requested.elapsed());
+                    return endpoint.serve(parts.io.into_inner(), parts.read_buf.to_vec(), permit).await;
+                }
+                Err(upgraded) => upgraded,
             };
-            endpoint.metrics.opened(requested.elapsed());
-            endpoint.serve(stream, early, permit).await;
+            match upgraded.downcast::<TokioIo<TlsStream<TcpStream>>>() {
+                Ok(parts) => {
+                    endpoint.metrics.opened(requested.elapsed());
+                    let stream = Buffered::new(parts.io.into_inner());
+                    endpoint.serve(stream, parts.read_buf.to_vec(), permit).await;
+                }
+                Err(_) => warn!("upgraded connection is neither TCP nor TLS"),
+            }
         }
         .instrument(span);
         self.tracker.spawn(task);
@@ -139,7 +149,7 @@ impl Endpoint {
         Ok((accept, permit))
     }
 
-    async fn serve(&self, stream: TcpStream, early: Vec<u8>, _slot: OwnedSemaphorePermit) {
+    async fn serve<T: Transport>(&self, stream: T, early: Vec<u8>, _slot: OwnedSemaphorePermit) {
         info!("connection opened");
         let summary = echo::echo(stream, early, self.limits, &self.metrics, &self.shutdown).await;
         self.metrics.closed(summary.close_code);
