@@ -18,7 +18,7 @@ pub const BINARYEN_VERSION: &str = "132.0.0";
 pub enum Need {
     /// The wasm target, trunk, wasm-bindgen and wasm-opt: enough to build the bundle.
     Bundle,
-    /// The bundle tools plus Chromium and chromedriver: enough to run every test.
+    /// The bundle tools plus Chromium, chromedriver and nginx: enough to run every test.
     Tests,
 }
 
@@ -32,7 +32,11 @@ pub fn ensure(root: &Path, need: Need) -> Result<PathBuf> {
     ensure_cargo_tool("wasm-bindgen", "wasm-bindgen-cli", WASM_BINDGEN_VERSION, &[])?;
     let npm_bin = ensure_binaryen(root)?;
     if need == Need::Tests {
-        ensure_debian_packages(&[("/usr/bin/chromium", "chromium"), ("/usr/bin/chromedriver", "chromium-driver")])?;
+        ensure_debian_packages(&[
+            ("/usr/bin/chromium", "chromium"),
+            ("/usr/bin/chromedriver", "chromium-driver"),
+            ("/usr/sbin/nginx", "nginx"),
+        ])?;
     }
     Ok(npm_bin)
 }
@@ -93,7 +97,8 @@ fn ensure_binaryen(root: &Path) -> Result<PathBuf> {
 }
 
 /// Installs Debian packages whose marker file is missing. Chromium and its driver
-/// come from Debian because nothing may download a browser of its own here.
+/// come from Debian because nothing may download a browser of its own here;
+/// nginx is the real proxy of the scale-out test.
 pub fn ensure_debian_packages(packages: &[(&str, &str)]) -> Result<()> {
     let missing: Vec<&str> =
         packages.iter().filter(|(marker, _)| !Path::new(marker).exists()).map(|(_, package)| *package).collect();

@@ -1,0 +1,111 @@
+//! Scale-out: real nginx, configured with `deploy/nginx-echo.conf`, in front of
+//! two backends. Echoes pass through; when one backend stops, new connections
+//! land on the other.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use e2e::{closed_port, Backend};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+use tokio_tungstenite::tungstenite::Message;
+
+/// nginx running in the foreground with a configuration in a temporary folder.
+struct Nginx {
+    _child: Child,
+    _folder: tempfile::TempDir,
+    port: u16,
+}
+
+impl Nginx {
+    async fn start(backends: [&Backend; 2]) -> Nginx {
+        let nginx = std::env::var("NGINX").unwrap_or_else(|_| "/usr/sbin/nginx".into());
+        let folder = tempfile::tempdir().unwrap();
+        let port = closed_port();
+        let shipped = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/nginx-echo.conf"))
+            .expect("deploy/nginx-echo.conf");
+        let site = shipped
+            .replace("server 127.0.0.1:3001", &format!("server {}", backends[0].addr))
+            .replace("server 127.0.0.1:3002", &format!("server {}", backends[1].addr))
+            .replace("listen 8080;", &format!("listen 127.0.0.1:{port};"));
+        assert_ne!(site, shipped, "the shipped configuration no longer has the expected lines");
+        std::fs::write(folder.path().join("echo.conf"), site).unwrap();
+        let dir = folder.path().display();
+        let main = format!(
+            "user root;\nmaster_process off;\nworker_processes 1;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log warn;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {dir}/body;\n  proxy_temp_path {dir}/proxy;\n\
+             fastcgi_temp_path {dir}/fastcgi;\n  uwsgi_temp_path {dir}/uwsgi;\n  scgi_temp_path {dir}/scgi;\n\
+             include {dir}/echo.conf;\n}}\n"
+        );
+        std::fs::write(folder.path().join("nginx.conf"), main).unwrap();
+        let child = Command::new(nginx)
+            .args(["-e", "stderr", "-g", "daemon off;", "-p"])
+            .arg(folder.path())
+            .arg("-c")
+            .arg(folder.path().join("nginx.conf"))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start nginx (cargo xtask test installs Debian's nginx)");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            assert!(started.elapsed() < Duration::from_secs(10), "nginx did not listen within 10 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Nginx { _child: child, _folder: folder, port }
+    }
+}
+
+/// One echo through nginx on a fresh connection.
+async fn echo_through(port: u16, text: &str) {
+    let (mut client, _) =
+        tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws")).await.expect("upgrade via nginx");
+    client.send(Message::text(text)).await.unwrap();
+    let echoed = tokio::time::timeout(Duration::from_secs(5), client.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(echoed, Message::text(text));
+    client.close(None).await.unwrap();
+    while client.next().await.is_some() {}
+}
+
+/// `websocket_connections_total` of one backend, asked directly.
+async fn connections_total(backend: &Backend) -> u64 {
+    let mut stream = TcpStream::connect(backend.addr).await.unwrap();
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await.unwrap();
+    reply
+        .lines()
+        .find_map(|line| line.strip_prefix("websocket_connections_total "))
+        .and_then(|value| value.trim().parse().ok())
+        .expect("websocket_connections_total")
+}
+
+#[tokio::test]
+async fn nginx_spreads_connections_and_fails_over_when_a_backend_stops() {
+    let mut first = Backend::start(&[]).await;
+    let second = Backend::start(&[]).await;
+    let nginx = Nginx::start([&first, &second]).await;
+
+    for round in 0..6 {
+        echo_through(nginx.port, &format!("round {round}")).await;
+    }
+    let (on_first, on_second) = (connections_total(&first).await, connections_total(&second).await);
+    assert_eq!(on_first + on_second, 6);
+    assert!(on_first > 0 && on_second > 0, "nginx used only one backend: {on_first} and {on_second}");
+
+    first.terminate().await;
+    assert!(first.wait().await.success());
+    for round in 0..4 {
+        echo_through(nginx.port, &format!("after the stop {round}")).await;
+    }
+    assert_eq!(connections_total(&second).await, on_second + 4, "new connections land on the remaining backend");
+
+    // Pages pass through too.
+    let mut stream = TcpStream::connect(("127.0.0.1", nginx.port)).await.unwrap();
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await.unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+}
