@@ -1,0 +1,250 @@
+//! Open loop at a fixed rate. Message k is due at `start + k / rate` whatever
+//! happened before it, and its latency runs from that scheduled time, not from
+//! when it actually left: a server that stalls is charged for every message
+//! that should have been sent meanwhile (no coordinated omission).
+
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::mpsc;
+
+use crate::conn::{open_many, FrameBuffer, Kind, Target};
+use crate::frame::{encode_client_frame, encode_close, Opcode, XorShift};
+use crate::report::{latency_histogram, record, Latency, Report};
+
+/// What a fixed-rate run needs.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The echo endpoint.
+    pub target: Target,
+    /// Messages per second, over all connections.
+    pub rate: f64,
+    /// Connections the messages are spread over, round robin.
+    pub connections: u64,
+    /// Payload bytes per message.
+    pub size: usize,
+    /// Binary or text.
+    pub kind: Kind,
+    /// Time before measuring starts.
+    pub warmup: Duration,
+    /// Measured time.
+    pub duration: Duration,
+}
+
+/// When message `k` is due, in nanoseconds after the start, at `rate` per second.
+/// Computed from `k` rather than accumulated, so rounding never drifts.
+pub fn due_nanos(k: u64, rate: f64) -> u64 {
+    (k as f64 * 1e9 / rate) as u64
+}
+
+/// Which of `connections` carries message `k`.
+pub fn connection_for(k: u64, connections: u64) -> usize {
+    (k % connections) as usize
+}
+
+/// How many messages fall due in `[0, nanos)` at `rate` per second.
+pub fn messages_before(nanos: u64, rate: f64) -> u64 {
+    (nanos as f64 * rate / 1e9).ceil() as u64
+}
+
+/// Runs the schedule and reports latency from the scheduled send times.
+pub async fn run(plan: Plan) -> Result<Report, String> {
+    if plan.rate <= 0.0 || !plan.rate.is_finite() {
+        return Err("--rate must be a positive number".into());
+    }
+    let mut writers = Vec::new();
+    let mut readers = tokio::task::JoinSet::new();
+    let mut errors = 0u64;
+    let (pong_tx, mut pong_rx) = mpsc::unbounded_channel::<(usize, Vec<u8>)>();
+    let warmup_nanos = plan.warmup.as_nanos() as u64;
+    let total_nanos = warmup_nanos + plan.duration.as_nanos() as u64;
+    // Connections open before the clock starts; the schedule begins at `start`.
+    let start = Instant::now() + Duration::from_millis(500);
+    let deadline = start + Duration::from_nanos(total_nanos) + READ_GRACE;
+    for (index, socket) in open_many(&plan.target, plan.connections, 64, 64 * 1024).await.into_iter().enumerate() {
+        match socket {
+            Ok(socket) => {
+                let (read, write) = socket.stream.into_split();
+                let slot = writers.len();
+                writers.push(write);
+                let echo = Echoes { kind: plan.kind, start, warmup_nanos, deadline, slot };
+                readers.spawn(read_echoes(read, socket.reader, echo, pong_tx.clone()));
+            }
+            Err(err) => {
+                eprintln!("connection {index}: {err}");
+                errors += 1;
+            }
+        }
+    }
+    drop(pong_tx);
+    if writers.is_empty() {
+        return Err("no connection could be opened".into());
+    }
+    if Instant::now() > start {
+        return Err("opening the connections took longer than the lead time; use fewer connections".into());
+    }
+
+    let mut rng = XorShift::from_clock(0xF1_7ED);
+    let mut payload = plan.kind.payload(plan.size);
+    let mut out = Vec::with_capacity(payload.len() + 14);
+    let mut k = 0u64;
+    loop {
+        let due = due_nanos(k, plan.rate);
+        if due >= total_nanos {
+            break;
+        }
+        while let Ok((slot, data)) = pong_rx.try_recv() {
+            out.clear();
+            encode_client_frame(Opcode::Pong, &data, rng.mask(), &mut out);
+            send(&mut writers[slot], &out).await?;
+        }
+        let due_at = start + Duration::from_nanos(due);
+        let now = Instant::now();
+        if due_at > now {
+            // tokio's timer has millisecond resolution: sleep only for the bulk
+            // of a long wait, then yield until the exact moment. The generator
+            // has its own core, so spinning there costs the server nothing.
+            if due_at - now > Duration::from_millis(2) {
+                tokio::time::sleep_until((due_at - Duration::from_millis(1)).into()).await;
+            } else {
+                tokio::task::yield_now().await;
+            }
+            continue;
+        }
+        plan.kind.stamp(&mut payload, due);
+        out.clear();
+        encode_client_frame(plan.kind.opcode(), &payload, rng.mask(), &mut out);
+        let slot = connection_for(k, writers.len() as u64);
+        send(&mut writers[slot], &out).await?;
+        k += 1;
+    }
+    let elapsed = start.elapsed();
+    for writer in &mut writers {
+        out.clear();
+        encode_close(1000, rng.mask(), &mut out);
+        let _ = writer.write_all(&out).await;
+    }
+
+    let mut histogram = latency_histogram();
+    let mut received = 0u64;
+    while let Some(joined) = readers.join_next().await {
+        let (count, reader_histogram, error) = joined.expect("reader tasks do not panic");
+        received += count;
+        histogram.add(&reader_histogram).expect("histograms share bounds");
+        if let Some(err) = error {
+            eprintln!("{err}");
+            errors += 1;
+        }
+    }
+    let sent_in_window = k - messages_before(warmup_nanos, plan.rate).min(k);
+    drop(writers);
+    Ok(Report::FixedRate {
+        target_per_s: plan.rate,
+        sent_per_s: k as f64 / elapsed.as_secs_f64(),
+        latency: Latency::from_nanos(&histogram),
+        missing: sent_in_window.saturating_sub(received),
+        errors,
+    })
+}
+
+/// How long after the last scheduled send the readers wait for the remaining echoes.
+const READ_GRACE: Duration = Duration::from_secs(10);
+
+/// What a reader needs to time its connection's echoes.
+#[derive(Debug, Clone, Copy)]
+struct Echoes {
+    kind: Kind,
+    start: Instant,
+    warmup_nanos: u64,
+    deadline: Instant,
+    slot: usize,
+}
+
+async fn send(writer: &mut OwnedWriteHalf, bytes: &[u8]) -> Result<(), String> {
+    writer.write_all(bytes).await.map_err(|err| format!("write: {err}"))
+}
+
+/// Reads echoes until the server's close frame, recording each one's latency
+/// from its scheduled send time; returns the count measured, the histogram and
+/// the error that ended the connection early, if any.
+async fn read_echoes(
+    mut read: OwnedReadHalf,
+    mut reader: FrameBuffer,
+    echo: Echoes,
+    pongs: mpsc::UnboundedSender<(usize, Vec<u8>)>,
+) -> (u64, Histogram<u64>, Option<String>) {
+    let Echoes { kind, start, warmup_nanos, deadline, slot } = echo;
+    let mut histogram = latency_histogram();
+    let mut count = 0u64;
+    loop {
+        while let Some(decoded) = reader.next_frame().transpose() {
+            let (frame, data) = match decoded {
+                Ok(decoded) => decoded,
+                Err(err) => return (count, histogram, Some(format!("connection {slot}: {err}"))),
+            };
+            match frame.opcode {
+                Opcode::Text | Opcode::Binary => {
+                    // Read the clock per frame: frames that arrive in one read
+                    // still left the server at different times.
+                    let now = Instant::now().saturating_duration_since(start).as_nanos() as u64;
+                    if let Some(due) = kind.read_stamp(data).filter(|due| *due >= warmup_nanos) {
+                        count += 1;
+                        record(&mut histogram, now.saturating_sub(due));
+                    }
+                }
+                Opcode::Ping => {
+                    let _ = pongs.send((slot, data.to_vec()));
+                }
+                Opcode::Close => return (count, histogram, None),
+                Opcode::Pong | Opcode::Continuation => {}
+            }
+        }
+        // Bounded: the run's end plus a grace period, whatever the server does.
+        let read_result = tokio::time::timeout_at(deadline.into(), reader.fill(&mut read)).await;
+        match read_result {
+            Ok(Ok(0)) => return (count, histogram, Some(format!("connection {slot}: closed without a close frame"))),
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => return (count, histogram, Some(format!("connection {slot}: read: {err}"))),
+            Err(_) => return (count, histogram, Some(format!("connection {slot}: no close frame in time"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_is_evenly_spaced_and_does_not_drift() {
+        assert_eq!(due_nanos(0, 1_000.0), 0);
+        assert_eq!(due_nanos(1, 1_000.0), 1_000_000);
+        assert_eq!(due_nanos(3, 3.0), 1_000_000_000);
+        // A rate whose period is not a whole number of nanoseconds.
+        let rate = 30_000.0;
+        assert_eq!(due_nanos(30_000 * 60, rate), 60_000_000_000);
+        for k in 1..10_000 {
+            let gap = due_nanos(k, rate) - due_nanos(k - 1, rate);
+            assert!((33_332..=33_334).contains(&gap), "gap {gap} at {k}");
+        }
+    }
+
+    #[test]
+    fn messages_are_spread_round_robin() {
+        let picks: Vec<usize> = (0..7).map(|k| connection_for(k, 3)).collect();
+        assert_eq!(picks, [0, 1, 2, 0, 1, 2, 0]);
+    }
+
+    #[test]
+    fn warmup_messages_are_counted_exactly() {
+        // At 1,000/s, messages 0..=999 fall in the first second.
+        assert_eq!(messages_before(1_000_000_000, 1_000.0), 1_000);
+        assert_eq!(messages_before(1_000_000_001, 1_000.0), 1_001);
+        assert_eq!(messages_before(0, 1_000.0), 0);
+        for k in 0..5_000 {
+            let due = due_nanos(k, 7_777.0);
+            assert!(messages_before(due, 7_777.0) <= k, "message {k} is not before its own due time");
+        }
+    }
+}
