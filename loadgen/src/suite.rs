@@ -141,7 +141,7 @@ pub fn run(args: SuiteArgs) -> Result<(), String> {
             _ => f64::NAN,
         });
         let rate = (node_capacity / 2.0).round();
-        if !(rate > 0.0) {
+        if rate.is_nan() || rate <= 0.0 {
             return Err("the Node.js server's capacity was not measured; cannot set the fixed rate".into());
         }
         step(&format!(
