@@ -3,11 +3,12 @@
 //! when it actually left: a server that stalls is charged for every message
 //! that should have been sent meanwhile (no coordinated omission).
 
+use std::io::Write;
+use std::net::TcpStream as StdTcpStream;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::conn::{open_many, FrameBuffer, Kind, Target};
@@ -57,26 +58,30 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
     let mut writers = Vec::new();
     let mut readers = tokio::task::JoinSet::new();
     let mut errors = 0u64;
-    let (pong_tx, mut pong_rx) = mpsc::unbounded_channel::<(usize, Vec<u8>)>();
+    let (pong_tx, pong_rx) = mpsc::unbounded_channel::<(usize, Vec<u8>)>();
     let warmup_nanos = plan.warmup.as_nanos() as u64;
     let total_nanos = warmup_nanos + plan.duration.as_nanos() as u64;
     // Connections open before the clock starts; the schedule begins at `start`.
     let start = Instant::now() + Duration::from_millis(500);
     let deadline = start + Duration::from_nanos(total_nanos) + READ_GRACE;
     for (index, socket) in open_many(&plan.target, plan.connections, 64, 64 * 1024).await.into_iter().enumerate() {
-        match socket {
-            Ok(socket) => {
-                let (read, write) = socket.stream.into_split();
-                let slot = writers.len();
-                writers.push(write);
-                let echo = Echoes { kind: plan.kind, start, warmup_nanos, deadline, slot };
-                readers.spawn(read_echoes(read, socket.reader, echo, pong_tx.clone()));
-            }
+        let socket = match socket {
+            Ok(socket) => socket,
             Err(err) => {
                 eprintln!("connection {index}: {err}");
                 errors += 1;
+                continue;
             }
-        }
+        };
+        // The same socket twice: a blocking-style std handle for the sender
+        // thread, and the tokio handle for this connection's reader.
+        let std_stream = socket.stream.into_std().map_err(|err| format!("connection {index}: {err}"))?;
+        let writer = std_stream.try_clone().map_err(|err| format!("connection {index}: {err}"))?;
+        let read = tokio::net::TcpStream::from_std(std_stream).map_err(|err| format!("connection {index}: {err}"))?;
+        let slot = writers.len();
+        writers.push(writer);
+        let echo = Echoes { kind: plan.kind, start, warmup_nanos, deadline, slot };
+        readers.spawn(read_echoes(read, socket.reader, echo, pong_tx.clone()));
     }
     drop(pong_tx);
     if writers.is_empty() {
@@ -86,46 +91,11 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
         return Err("opening the connections took longer than the lead time; use fewer connections".into());
     }
 
-    let mut rng = XorShift::from_clock(0xF1_7ED);
-    let mut payload = plan.kind.payload(plan.size);
-    let mut out = Vec::with_capacity(payload.len() + 14);
-    let mut k = 0u64;
-    loop {
-        let due = due_nanos(k, plan.rate);
-        if due >= total_nanos {
-            break;
-        }
-        while let Ok((slot, data)) = pong_rx.try_recv() {
-            out.clear();
-            encode_client_frame(Opcode::Pong, &data, rng.mask(), &mut out);
-            send(&mut writers[slot], &out).await?;
-        }
-        let due_at = start + Duration::from_nanos(due);
-        let now = Instant::now();
-        if due_at > now {
-            // tokio's timer has millisecond resolution: sleep only for the bulk
-            // of a long wait, then yield until the exact moment. The generator
-            // has its own core, so spinning there costs the server nothing.
-            if due_at - now > Duration::from_millis(2) {
-                tokio::time::sleep_until((due_at - Duration::from_millis(1)).into()).await;
-            } else {
-                tokio::task::yield_now().await;
-            }
-            continue;
-        }
-        plan.kind.stamp(&mut payload, due);
-        out.clear();
-        encode_client_frame(plan.kind.opcode(), &payload, rng.mask(), &mut out);
-        let slot = connection_for(k, writers.len() as u64);
-        send(&mut writers[slot], &out).await?;
-        k += 1;
-    }
-    let elapsed = start.elapsed();
-    for writer in &mut writers {
-        out.clear();
-        encode_close(1000, rng.mask(), &mut out);
-        let _ = writer.write_all(&out).await;
-    }
+    // The schedule runs on its own thread: tokio's timer only has millisecond
+    // resolution, and spinning inside the runtime would hold up the readers
+    // whose clock reads are the measurement.
+    let schedule = Schedule { kind: plan.kind, size: plan.size, rate: plan.rate, start, warmup_nanos, total_nanos };
+    let sender = std::thread::spawn(move || schedule.send(writers, pong_rx));
 
     let mut histogram = latency_histogram();
     let mut received = 0u64;
@@ -138,15 +108,104 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
             errors += 1;
         }
     }
-    let sent_in_window = k - messages_before(warmup_nanos, plan.rate).min(k);
-    drop(writers);
+    let sent = sender.join().expect("the sender thread does not panic")?;
+    let sent_in_window = sent.messages - messages_before(warmup_nanos, plan.rate).min(sent.messages);
     Ok(Report::FixedRate {
         target_per_s: plan.rate,
-        sent_per_s: k as f64 / elapsed.as_secs_f64(),
+        sent_per_s: sent.messages as f64 / sent.elapsed.as_secs_f64(),
         latency: Latency::from_nanos(&histogram),
+        send_lag: Latency::from_nanos(&sent.lag),
         missing: sent_in_window.saturating_sub(received),
         errors,
     })
+}
+
+/// The sender thread's instructions.
+struct Schedule {
+    kind: Kind,
+    size: usize,
+    rate: f64,
+    start: Instant,
+    warmup_nanos: u64,
+    total_nanos: u64,
+}
+
+/// What the sender thread did.
+struct Sent {
+    messages: u64,
+    elapsed: Duration,
+    lag: Histogram<u64>,
+}
+
+/// Below this much time to the next send, the sender yields instead of
+/// sleeping: a sleep can overshoot by the kernel's 50 µs timer slack.
+const SPIN_WINDOW: Duration = Duration::from_micros(80);
+
+impl Schedule {
+    /// Sends every message at its time, then a close frame on every connection.
+    fn send(self, mut writers: Vec<StdTcpStream>, mut pongs: mpsc::UnboundedReceiver<(usize, Vec<u8>)>) -> Result<Sent, String> {
+        let mut rng = XorShift::from_clock(0xF1_7ED);
+        let mut payload = self.kind.payload(self.size);
+        let mut out = Vec::with_capacity(payload.len() + 14);
+        // How late each send left against its schedule: if this grows, the
+        // generator itself was short of CPU, and the latencies say so too.
+        let mut lag = latency_histogram();
+        let mut k = 0u64;
+        loop {
+            let due = due_nanos(k, self.rate);
+            if due >= self.total_nanos {
+                break;
+            }
+            while let Ok((slot, data)) = pongs.try_recv() {
+                out.clear();
+                encode_client_frame(Opcode::Pong, &data, rng.mask(), &mut out);
+                write_all(&mut writers[slot], &out)?;
+            }
+            let due_at = self.start + Duration::from_nanos(due);
+            let now = Instant::now();
+            if due_at > now {
+                let wait = due_at - now;
+                if wait > SPIN_WINDOW {
+                    std::thread::sleep(wait - SPIN_WINDOW);
+                } else {
+                    std::thread::yield_now();
+                }
+                continue;
+            }
+            if due >= self.warmup_nanos {
+                record(&mut lag, now.duration_since(due_at).as_nanos() as u64);
+            }
+            self.kind.stamp(&mut payload, due);
+            out.clear();
+            encode_client_frame(self.kind.opcode(), &payload, rng.mask(), &mut out);
+            let slot = connection_for(k, writers.len() as u64);
+            write_all(&mut writers[slot], &out)?;
+            k += 1;
+        }
+        let elapsed = self.start.elapsed();
+        for writer in &mut writers {
+            out.clear();
+            encode_close(1000, rng.mask(), &mut out);
+            let _ = write_all(writer, &out);
+        }
+        Ok(Sent { messages: k, elapsed, lag })
+    }
+}
+
+/// Writes all of `bytes` to a socket that tokio set non-blocking (the flag is
+/// shared with the reader's handle, so it cannot be cleared): a full send
+/// buffer is waited out in short sleeps.
+fn write_all(stream: &mut StdTcpStream, mut bytes: &[u8]) -> Result<(), String> {
+    while !bytes.is_empty() {
+        match stream.write(bytes) {
+            Ok(0) => return Err("write: the connection is closed".into()),
+            Ok(written) => bytes = &bytes[written..],
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_micros(20)),
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(format!("write: {err}")),
+        }
+    }
+    Ok(())
 }
 
 /// How long after the last scheduled send the readers wait for the remaining echoes.
@@ -162,15 +221,11 @@ struct Echoes {
     slot: usize,
 }
 
-async fn send(writer: &mut OwnedWriteHalf, bytes: &[u8]) -> Result<(), String> {
-    writer.write_all(bytes).await.map_err(|err| format!("write: {err}"))
-}
-
 /// Reads echoes until the server's close frame, recording each one's latency
 /// from its scheduled send time; returns the count measured, the histogram and
 /// the error that ended the connection early, if any.
 async fn read_echoes(
-    mut read: OwnedReadHalf,
+    mut read: TcpStream,
     mut reader: FrameBuffer,
     echo: Echoes,
     pongs: mpsc::UnboundedSender<(usize, Vec<u8>)>,

@@ -71,6 +71,9 @@ pub enum Report {
         sent_per_s: f64,
         /// Scheduled-send-to-echo time.
         latency: Latency,
+        /// How late the generator sent each message against its schedule
+        /// (1 µs is the floor); large values mean the generator was overloaded.
+        send_lag: Latency,
         /// Messages sent in the measured window with no echo by the end.
         missing: u64,
         /// Connections that failed.
@@ -120,7 +123,7 @@ impl std::fmt::Display for Report {
                 writeln!(f, "round trip (closed loop): {latency}")?;
                 write!(f, "failed connections: {errors}")
             }
-            Report::FixedRate { target_per_s, sent_per_s, latency, missing, errors } => {
+            Report::FixedRate { target_per_s, sent_per_s, latency, send_lag, missing, errors } => {
                 writeln!(
                     f,
                     "rate: {} msg/s asked, {} msg/s sent",
@@ -128,6 +131,7 @@ impl std::fmt::Display for Report {
                     format_count(*sent_per_s)
                 )?;
                 writeln!(f, "latency from scheduled send: {latency}")?;
+                writeln!(f, "send lag behind schedule: {send_lag}")?;
                 write!(f, "unanswered: {missing}, failed connections: {errors}")
             }
             Report::Handshakes { per_s, open_latency, errors } => {

@@ -563,13 +563,14 @@ fn one_line(report: &Report) -> String {
         Report::Throughput { messages_per_s, latency, errors } => {
             format!("{} msg/s, rtt p99 {}, {errors} errors", format_count(*messages_per_s), format_micros(latency.p99_us))
         }
-        Report::FixedRate { sent_per_s, latency, missing, errors, .. } => format!(
-            "sent {} msg/s, p50 {} p99 {} p99.9 {} max {}, {missing} unanswered, {errors} errors",
+        Report::FixedRate { sent_per_s, latency, send_lag, missing, errors, .. } => format!(
+            "sent {} msg/s, p50 {} p99 {} p99.9 {} max {}, send lag p99 {}, {missing} unanswered, {errors} errors",
             format_count(*sent_per_s),
             format_micros(latency.p50_us),
             format_micros(latency.p99_us),
             format_micros(latency.p999_us),
-            format_micros(latency.max_us)
+            format_micros(latency.max_us),
+            format_micros(send_lag.p99_us)
         ),
         Report::Handshakes { per_s, open_latency, errors } => {
             format!("{} /s, connect-to-101 p99 {}, {errors} errors", format_count(*per_s), format_micros(open_latency.p99_us))
