@@ -143,7 +143,11 @@ const SPIN_WINDOW: Duration = Duration::from_micros(80);
 
 impl Schedule {
     /// Sends every message at its time, then a close frame on every connection.
-    fn send(self, mut writers: Vec<StdTcpStream>, mut pongs: mpsc::UnboundedReceiver<(usize, Vec<u8>)>) -> Result<Sent, String> {
+    fn send(
+        self,
+        mut writers: Vec<StdTcpStream>,
+        mut pongs: mpsc::UnboundedReceiver<(usize, Vec<u8>)>,
+    ) -> Result<Sent, String> {
         let mut rng = XorShift::from_clock(0xF1_7ED);
         let mut payload = self.kind.payload(self.size);
         let mut out = Vec::with_capacity(payload.len() + 14);

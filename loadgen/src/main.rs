@@ -15,6 +15,7 @@ mod fixed_rate;
 mod frame;
 mod handshakes;
 mod idle;
+mod page;
 mod report;
 mod suite;
 mod throughput;
