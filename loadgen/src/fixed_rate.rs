@@ -32,6 +32,11 @@ pub struct Plan {
     pub warmup: Duration,
     /// Measured time.
     pub duration: Duration,
+    /// Below this much time to the next send, the sender yields instead of
+    /// sleeping (a sleep can overshoot by the kernel's 50 µs timer slack).
+    /// Zero always sleeps: sends may then leave up to ~60 µs late, but the
+    /// sender leaves the core to the readers.
+    pub spin: Duration,
 }
 
 /// When message `k` is due, in nanoseconds after the start, at `rate` per second.
@@ -94,7 +99,15 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
     // The schedule runs on its own thread: tokio's timer only has millisecond
     // resolution, and spinning inside the runtime would hold up the readers
     // whose clock reads are the measurement.
-    let schedule = Schedule { kind: plan.kind, size: plan.size, rate: plan.rate, start, warmup_nanos, total_nanos };
+    let schedule = Schedule {
+        kind: plan.kind,
+        size: plan.size,
+        rate: plan.rate,
+        start,
+        warmup_nanos,
+        total_nanos,
+        spin: plan.spin,
+    };
     let sender = std::thread::spawn(move || schedule.send(writers, pong_rx));
 
     let mut histogram = latency_histogram();
@@ -128,6 +141,7 @@ struct Schedule {
     start: Instant,
     warmup_nanos: u64,
     total_nanos: u64,
+    spin: Duration,
 }
 
 /// What the sender thread did.
@@ -136,10 +150,6 @@ struct Sent {
     elapsed: Duration,
     lag: Histogram<u64>,
 }
-
-/// Below this much time to the next send, the sender yields instead of
-/// sleeping: a sleep can overshoot by the kernel's 50 µs timer slack.
-const SPIN_WINDOW: Duration = Duration::from_micros(80);
 
 impl Schedule {
     /// Sends every message at its time, then a close frame on every connection.
@@ -169,8 +179,8 @@ impl Schedule {
             let now = Instant::now();
             if due_at > now {
                 let wait = due_at - now;
-                if wait > SPIN_WINDOW {
-                    std::thread::sleep(wait - SPIN_WINDOW);
+                if wait > self.spin {
+                    std::thread::sleep(wait - self.spin);
                 } else {
                     std::thread::yield_now();
                 }

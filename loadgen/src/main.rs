@@ -16,6 +16,7 @@ mod frame;
 mod handshakes;
 mod idle;
 mod page;
+mod procfs;
 mod report;
 mod suite;
 mod throughput;
@@ -62,6 +63,10 @@ enum Command {
         connections: u64,
         #[command(flatten)]
         message: Message,
+        /// How close to a send the sender stops sleeping and yields instead (0 = always
+        /// sleep: less generator CPU, sends up to ~60 µs late; latency still counts from the schedule).
+        #[arg(long, default_value = "0s", value_parser = parse_duration)]
+        spin: Duration,
     },
     /// Open + cleanly close connections as fast as C workers can; reports cycles per second.
     Handshakes {
@@ -132,9 +137,15 @@ fn main() -> ExitCode {
         };
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
+    let cpu = procfs::CpuMeter::start(std::process::id());
     match runtime.block_on(scenario(cli.command)) {
         Ok(report) => {
             println!("{report}");
+            if let Some(percent) = cpu.percent() {
+                // The suite shows this beside the server's CPU: a generator near
+                // 100 % of its core could be what limits the figures.
+                println!("{}{percent:.0}", report::GENERATOR_CPU_PREFIX);
+            }
             println!("{}", report.result_line());
             ExitCode::SUCCESS
         }
@@ -160,7 +171,7 @@ async fn scenario(command: Command) -> Result<report::Report, String> {
             })
             .await
         }
-        Command::FixedRate { common, rate, connections, message } => {
+        Command::FixedRate { common, rate, connections, message, spin } => {
             idle::raise_open_file_limit(connections)?;
             fixed_rate::run(fixed_rate::Plan {
                 target: common.url,
@@ -170,6 +181,7 @@ async fn scenario(command: Command) -> Result<report::Report, String> {
                 kind: message.kind,
                 warmup: common.warmup,
                 duration: common.duration,
+                spin,
             })
             .await
         }

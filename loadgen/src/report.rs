@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 /// Prefix of the machine-readable line every scenario prints last.
 pub const RESULT_PREFIX: &str = "RESULT ";
 
+/// Prefix of the line with the generator's own CPU use, in percent of its core.
+pub const GENERATOR_CPU_PREFIX: &str = "generator CPU % of one core: ";
+
 /// Latency percentiles, in microseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Latency {

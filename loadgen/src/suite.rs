@@ -14,7 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::page::FirstEcho;
-use crate::report::{format_count, format_micros, Report};
+use crate::procfs::CpuMeter;
+use crate::report::{format_count, format_micros, Report, GENERATOR_CPU_PREFIX};
 
 /// Flags of `loadgen suite`.
 #[derive(Debug, Clone, clap::Args)]
@@ -209,10 +210,20 @@ impl Suite {
                 let mut server = self.start(peer)?;
                 let mut args = scenario_args(server.pid);
                 args.extend(["--url".to_owned(), format!("ws://{}/ws", server.addr)]);
+                let server_cpu = CpuMeter::start(server.pid);
                 let outcome = self.generate(&args);
+                let server_percent = server_cpu.percent();
                 server.stop();
-                let report = outcome?;
-                println!("  round {} {:<26} {}", round + 1, peer.name(), one_line(&report));
+                let (report, generator_percent) = outcome?;
+                let cpu = |percent: Option<f64>| percent.map_or("?".to_owned(), |percent| format!("{percent:.0}%"));
+                println!(
+                    "  round {} {:<26} {}  [CPU: server {}, generator {}]",
+                    round + 1,
+                    peer.name(),
+                    one_line(&report),
+                    cpu(server_percent),
+                    cpu(generator_percent)
+                );
                 match peer {
                     Peer::Rust => rounds.rust.push(report),
                     Peer::Node => rounds.node.push(report),
@@ -379,7 +390,8 @@ impl Suite {
     }
 
     /// Runs this binary pinned to the client core with `args`, and reads its report.
-    fn generate(&self, args: &[String]) -> Result<Report, String> {
+    /// Also returns the generator's CPU use, in percent of its core.
+    fn generate(&self, args: &[String]) -> Result<(Report, Option<f64>), String> {
         let exe = std::env::current_exe().map_err(|err| format!("cannot find the loadgen binary: {err}"))?;
         let mut command = self.prefixed(self.args.client_core);
         command.arg(exe).args(args);
@@ -395,7 +407,9 @@ impl Suite {
         if !status.success() {
             return Err(format!("the load generator failed ({status})"));
         }
-        Report::from_output(&stdout).ok_or_else(|| "the load generator printed no result".to_owned())
+        let report = Report::from_output(&stdout).ok_or("the load generator printed no result")?;
+        let cpu = stdout.lines().find_map(|line| line.strip_prefix(GENERATOR_CPU_PREFIX)?.trim().parse().ok());
+        Ok((report, cpu))
     }
 }
 
