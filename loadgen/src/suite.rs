@@ -197,6 +197,24 @@ struct Suite {
 struct Rounds {
     rust: Vec<Report>,
     node: Vec<Report>,
+    /// Each round's server CPU use, in percent of its core (NaN if unreadable).
+    rust_cpu: Vec<f64>,
+    node_cpu: Vec<f64>,
+}
+
+impl Rounds {
+    /// The median over rounds of `value` divided by the server's CPU share:
+    /// work per CPU-second of the server, which other load on a shared machine
+    /// disturbs less than work per wall-clock second.
+    fn per_cpu_second(&self, peer: Peer, value: impl Fn(&Report) -> f64) -> f64 {
+        let (reports, cpu) = match peer {
+            Peer::Rust => (&self.rust, &self.rust_cpu),
+            Peer::Node => (&self.node, &self.node_cpu),
+        };
+        let mut values: Vec<f64> =
+            reports.iter().zip(cpu).map(|(report, percent)| value(report) / (percent / 100.0)).collect();
+        median_of(&mut values)
+    }
 }
 
 impl Suite {
@@ -224,9 +242,16 @@ impl Suite {
                     cpu(server_percent),
                     cpu(generator_percent)
                 );
+                let server_percent = server_percent.unwrap_or(f64::NAN);
                 match peer {
-                    Peer::Rust => rounds.rust.push(report),
-                    Peer::Node => rounds.node.push(report),
+                    Peer::Rust => {
+                        rounds.rust.push(report);
+                        rounds.rust_cpu.push(server_percent);
+                    }
+                    Peer::Node => {
+                        rounds.node.push(report);
+                        rounds.node_cpu.push(server_percent);
+                    }
                 }
             }
         }
@@ -474,6 +499,16 @@ impl Results {
                 budget: ">= 6x Node".into(),
                 verdict: verdict(rust / node >= 6.0),
             });
+            let (rust, node) =
+                (self.throughput.per_cpu_second(Peer::Rust, get), self.throughput.per_cpu_second(Peer::Node, get));
+            rows.push(Row {
+                what: "same, echoes per CPU-second of the server".into(),
+                rust: format_count(rust),
+                node: format_count(node),
+                ratio: format!("{:.2}x", rust / node),
+                budget: "(information)".into(),
+                verdict: "",
+            });
         }
         if !self.fixed_rate.rust.is_empty() {
             let pick = |quantile: fn(&crate::report::Latency) -> f64| {
@@ -519,6 +554,16 @@ impl Results {
                 ratio: format!("{:.2}x", rust / node),
                 budget: ">= 2x Node".into(),
                 verdict: verdict(rust / node >= 2.0),
+            });
+            let (rust, node) =
+                (self.handshakes.per_cpu_second(Peer::Rust, get), self.handshakes.per_cpu_second(Peer::Node, get));
+            rows.push(Row {
+                what: "same, handshakes per CPU-second of the server".into(),
+                rust: format_count(rust),
+                node: format_count(node),
+                ratio: format!("{:.2}x", rust / node),
+                budget: "(information)".into(),
+                verdict: "",
             });
         }
         if !self.idle.rust.is_empty() {
