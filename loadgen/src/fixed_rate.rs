@@ -66,35 +66,34 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
     let (pong_tx, pong_rx) = mpsc::unbounded_channel::<(usize, Vec<u8>)>();
     let warmup_nanos = plan.warmup.as_nanos() as u64;
     let total_nanos = warmup_nanos + plan.duration.as_nanos() as u64;
-    // Connections open before the clock starts; the schedule begins at `start`.
-    let start = Instant::now() + Duration::from_millis(500);
-    let deadline = start + Duration::from_nanos(total_nanos) + READ_GRACE;
+    let mut sockets = Vec::new();
     for (index, socket) in open_many(&plan.target, plan.connections, 64, 64 * 1024).await.into_iter().enumerate() {
-        let socket = match socket {
-            Ok(socket) => socket,
+        match socket {
+            Ok(socket) => sockets.push(socket),
             Err(err) => {
                 eprintln!("connection {index}: {err}");
                 errors += 1;
-                continue;
             }
-        };
+        }
+    }
+    if sockets.is_empty() {
+        return Err("no connection could be opened".into());
+    }
+    // The clock starts once every connection is open, with a moment's lead for
+    // the readers to be in place.
+    let start = Instant::now() + Duration::from_millis(50);
+    let deadline = start + Duration::from_nanos(total_nanos) + READ_GRACE;
+    for (slot, socket) in sockets.into_iter().enumerate() {
         // The same socket twice: a blocking-style std handle for the sender
         // thread, and the tokio handle for this connection's reader.
-        let std_stream = socket.stream.into_std().map_err(|err| format!("connection {index}: {err}"))?;
-        let writer = std_stream.try_clone().map_err(|err| format!("connection {index}: {err}"))?;
-        let read = tokio::net::TcpStream::from_std(std_stream).map_err(|err| format!("connection {index}: {err}"))?;
-        let slot = writers.len();
+        let std_stream = socket.stream.into_std().map_err(|err| format!("connection {slot}: {err}"))?;
+        let writer = std_stream.try_clone().map_err(|err| format!("connection {slot}: {err}"))?;
+        let read = tokio::net::TcpStream::from_std(std_stream).map_err(|err| format!("connection {slot}: {err}"))?;
         writers.push(writer);
         let echo = Echoes { kind: plan.kind, start, warmup_nanos, deadline, slot };
         readers.spawn(read_echoes(read, socket.reader, echo, pong_tx.clone()));
     }
     drop(pong_tx);
-    if writers.is_empty() {
-        return Err("no connection could be opened".into());
-    }
-    if Instant::now() > start {
-        return Err("opening the connections took longer than the lead time; use fewer connections".into());
-    }
 
     // The schedule runs on its own thread: tokio's timer only has millisecond
     // resolution, and spinning inside the runtime would hold up the readers
