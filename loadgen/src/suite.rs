@@ -45,11 +45,6 @@ pub struct SuiteArgs {
     /// work on a shared machine disturbs the measurement less.
     #[arg(long, allow_hyphen_values = true)]
     nice: Option<i32>,
-    /// Run servers and generators under SCHED_FIFO priority 1 (`chrt -f 1`, root):
-    /// other work then waits while they run (the kernel still keeps 5 % of each
-    /// core for it). For a busy shared machine; takes precedence over --nice.
-    #[arg(long)]
-    realtime: bool,
     /// Measure the page from the dist/ already built instead of running `cargo xtask dist`.
     #[arg(long)]
     no_dist: bool,
@@ -318,14 +313,11 @@ impl Suite {
         args
     }
 
-    /// `taskset -c CORE`, after `chrt -f 1` or `nice -n N` when a priority was asked for.
+    /// `taskset -c CORE`, after `nice -n N` when a priority was asked for.
+    /// (Not SCHED_FIFO: under it a runtime's helper threads on the same core
+    /// wait for the main thread to block, which cut Node.js's figures by 4x.)
     fn prefixed(&self, core: u32) -> Command {
         let mut command = match self.args.nice {
-            _ if self.args.realtime => {
-                let mut command = Command::new("chrt");
-                command.args(["-f", "1", "taskset"]);
-                command
-            }
             Some(nice) => {
                 let mut command = Command::new("nice");
                 command.args(["-n", &nice.to_string(), "taskset"]);
