@@ -136,6 +136,9 @@ pub async fn open(target: &Target, index: u64, chunk: usize, rng: &mut XorShift)
     Ok(Socket { stream, reader })
 }
 
+/// How long one connection may take to open and upgrade before it counts as failed.
+pub const OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Opens `count` sockets, at most `concurrency` handshakes at a time; the
 /// results come back in index order.
 pub async fn open_many(target: &Target, count: u64, concurrency: usize, chunk: usize) -> Vec<Result<Socket, String>> {
@@ -148,7 +151,8 @@ pub async fn open_many(target: &Target, count: u64, concurrency: usize, chunk: u
             let index = next;
             tasks.spawn(async move {
                 let mut rng = XorShift::from_clock(index);
-                (index, open(&target, index, chunk, &mut rng).await)
+                let opened = tokio::time::timeout(OPEN_TIMEOUT, open(&target, index, chunk, &mut rng)).await;
+                (index, opened.unwrap_or_else(|_| Err(format!("no upgrade within {OPEN_TIMEOUT:?}"))))
             });
             next += 1;
         }

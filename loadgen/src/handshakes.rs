@@ -55,7 +55,7 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
                     }
                     Ok(Ok(_)) => {}
                     failed => {
-                        if counts || finished >= end {
+                        if began >= measure_from {
                             errors += 1;
                         }
                         if errors <= 3 {

@@ -140,13 +140,16 @@ fn main() -> ExitCode {
     let cpu = procfs::CpuMeter::start(std::process::id());
     match runtime.block_on(scenario(cli.command)) {
         Ok(report) => {
-            println!("{report}");
+            let mut out = format!("{report}\n");
             if let Some(percent) = cpu.percent() {
                 // The suite shows this beside the server's CPU: a generator near
                 // 100 % of its core could be what limits the figures.
-                println!("{}{percent:.0}", report::GENERATOR_CPU_PREFIX);
+                out.push_str(&format!("{}{percent:.0}\n", report::GENERATOR_CPU_PREFIX));
             }
-            println!("{}", report.result_line());
+            out.push_str(&report.result_line());
+            out.push('\n');
+            // A closed pipe (`| head`) is no reason to panic.
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
             ExitCode::SUCCESS
         }
         Err(err) => {

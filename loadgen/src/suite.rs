@@ -358,25 +358,28 @@ impl Suite {
             .spawn()
             .map_err(|err| format!("cannot start {}: {err}", peer.name()))?;
         let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let marker = "listening on http://";
-        let addr = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(at) = line.find(marker) {
-                        break line[at + marker.len()..].split_whitespace().next().unwrap_or_default().to_owned();
-                    }
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(format!("{} exited before it was listening", peer.name()));
+        // A reader thread finds the address and then keeps draining the
+        // server's log (the backend logs every connection) so it never blocks
+        // on a full pipe; the wait for the address is bounded.
+        let (found, address) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            for line in lines.by_ref().map_while(Result::ok) {
+                if let Some(addr) = listening_address(&line) {
+                    let _ = found.send(addr);
+                    break;
                 }
             }
+            lines.for_each(drop);
+        });
+        let addr = match address.recv_timeout(Duration::from_secs(20)) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{} did not report a listening address within 20 s", peer.name()));
+            }
         };
-        // Keep draining the server's log (the backend logs every connection) so
-        // it never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
         let pid = child.id();
         // Let the server finish starting (Node compiles its modules lazily)
         // before the idle scenario reads its baseline memory.
@@ -468,6 +471,13 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The address in a `listening on http://HOST:PORT ...` line, which both servers print.
+fn listening_address(line: &str) -> Option<String> {
+    let marker = "listening on http://";
+    let rest = &line[line.find(marker)? + marker.len()..];
+    rest.split(|c: char| c.is_whitespace() || c == ')').next().filter(|addr| !addr.is_empty()).map(str::to_owned)
 }
 
 /// Results of the whole suite.
@@ -812,6 +822,15 @@ mod tests {
         let data = vec![b'a'; 100_000];
         let len = gzip_len(&data);
         assert!(len > 18 && len < 1_000, "{len}");
+    }
+
+    #[test]
+    fn listening_lines_of_both_servers() {
+        let backend = "2026-11-25T13:00:00Z  INFO backend::server: listening on http://127.0.0.1:4321 (WebSocket echo at ws://127.0.0.1:4321/ws) addr=127.0.0.1:4321";
+        assert_eq!(listening_address(backend).as_deref(), Some("127.0.0.1:4321"));
+        let node = "listening on http://127.0.0.1:5555 (WebSocket echo at ws://127.0.0.1:5555/ws)";
+        assert_eq!(listening_address(node).as_deref(), Some("127.0.0.1:5555"));
+        assert_eq!(listening_address("starting"), None);
     }
 
     #[test]

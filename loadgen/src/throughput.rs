@@ -46,6 +46,10 @@ const STALL_TIMEOUT: Duration = Duration::from_secs(5);
 pub async fn run(plan: Plan) -> Result<Report, String> {
     let sockets = open_many(&plan.target, plan.connections, 64, 64 * 1024).await;
     let mut errors = 0u64;
+    if let Some(Err(err)) = sockets.iter().find(|socket| socket.is_err()).filter(|_| sockets.iter().all(Result::is_err))
+    {
+        return Err(format!("no connection could be opened: {err}"));
+    }
     let start = Instant::now();
     let window = Window { start, measure_from: start + plan.warmup, end: start + plan.warmup + plan.duration };
     let mut tasks = tokio::task::JoinSet::new();
