@@ -155,9 +155,12 @@ impl Browser {
         let _ = self.client.close().await;
     }
 
-    /// The text box labelled `label`, found through its `<label for>`.
+    /// The form control (input, textarea or select) labelled `label`, found
+    /// through its `<label for>`.
     pub async fn field(&self, label: &str) -> fantoccini::elements::Element {
-        let xpath = format!("//input[@id=//label[normalize-space()='{label}']/@for]");
+        let xpath = format!(
+            "//*[self::input or self::textarea or self::select][@id=//label[normalize-space()='{label}']/@for]"
+        );
         self.client.find(Locator::XPath(&xpath)).await.unwrap_or_else(|err| panic!("no field labelled {label}: {err}"))
     }
 

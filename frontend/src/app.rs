@@ -1,23 +1,50 @@
 //! The page: wires the state reducer, the connection and the components together.
 
+use std::cell::Cell;
 use std::rc::Rc;
 
+use gloo::timers::callback::{Interval, Timeout};
 use yew::prelude::*;
 
+use crate::browser::{self, monotonic_ms};
+use crate::close_code::validate_close;
+use crate::components::burst_panel::BurstPanel;
 use crate::components::composer::Composer;
 use crate::components::connect_bar::ConnectBar;
 use crate::components::log_view::LogView;
+use crate::components::stats_bar::StatsBar;
+use crate::compose::{self, Mode};
 use crate::connection::{use_connection, Connection, OnRecord};
-use crate::event_log::{clock_time, Payload, Record};
+use crate::event_log::{Payload, Record};
 use crate::ready_state::ReadyState;
+use crate::session_file;
+use crate::settings::protocol_list;
 use crate::socket_url::default_socket_url;
-use crate::state::{Action, Session};
+use crate::state::{Action, Session, Setting};
+use crate::stats::summarize;
+
+/// A burst pauses while more than this many bytes wait in `bufferedAmount`, so
+/// the browser's queue (and the page's memory) stays bounded.
+const BURST_HIGH_WATER: u32 = 1 << 20;
+/// Sends per tick of a burst, so each tick is short and the page stays responsive.
+const BURST_PER_TICK: usize = 200;
+/// The largest burst: 100,000 messages give 200,000 log entries.
+const BURST_MAX_COUNT: usize = 100_000;
+/// The largest burst message, below the server's default 1 MiB limit.
+const BURST_MAX_SIZE: usize = 1 << 20;
 
 /// The whole app.
 #[function_component]
 pub fn App() -> Html {
-    let session = use_reducer(|| Session::new(page_socket_url()));
+    let default_url = use_memo((), |()| page_socket_url());
+    let session = {
+        let default_url = (*default_url).clone();
+        use_reducer(move || Session::restored(default_url, browser::load_stored(), browser::random_seed()))
+    };
     let connection = use_connection();
+    // The chosen file in File mode: its name and bytes.
+    let file = use_state(|| None::<(String, Rc<Vec<u8>>)>);
+    let refresh = use_force_update();
 
     // The close event is a connection's last; once it is logged, dropping the
     // connection detaches its listeners. This runs after the event's handler has
@@ -34,9 +61,18 @@ pub fn App() -> Html {
         });
     }
 
+    // Settings and history survive reloads.
+    {
+        let stored = session.stored(&default_url);
+        use_effect_with(stored, browser::save_stored);
+    }
+
     let on_record: OnRecord = {
         let dispatcher = session.dispatcher();
-        Rc::new(move |record, ready_state| dispatcher.dispatch(Action::Record { record, time: now(), ready_state }))
+        Rc::new(move |record, ready_state| {
+            let (time, at_ms) = browser::now();
+            dispatcher.dispatch(Action::Record { record, time, at_ms, ready_state })
+        })
     };
 
     let onconnect = {
@@ -44,9 +80,10 @@ pub fn App() -> Html {
         Callback::from(move |()| {
             let mut slot = connection.borrow_mut();
             drop(slot.take());
-            match Connection::open(&session.url, &on_record) {
+            let protocols = protocol_list(&session.settings.protocols);
+            match Connection::open_with_protocols(&session.url, &protocols, &on_record) {
                 Ok(opened) => {
-                    session.dispatch(Action::ReadyState(opened.ready_state()));
+                    session.dispatch(Action::Connecting(opened.ready_state()));
                     *slot = Some(opened);
                 }
                 Err(message) => session.dispatch(Action::Failed(format!("Could not connect: {message}"))),
@@ -54,45 +91,162 @@ pub fn App() -> Html {
         })
     };
 
+    // A scheduled retry reconnects when its time comes; the timer belongs to
+    // this effect, so a newer retry, a Connect, a Disconnect or unmounting
+    // cancels it.
+    {
+        let onconnect = onconnect.clone();
+        use_effect_with(session.reconnect.due, move |due| {
+            let timer = due.map(|due| Timeout::new(due.delay_ms.round() as u32, move || onconnect.emit(())));
+            move || drop(timer)
+        });
+    }
+
+    // bufferedAmount changes without events; sample it while a socket is open.
+    {
+        let refresh = refresh.clone();
+        use_effect_with(session.ready_state == ReadyState::Open, move |open| {
+            let ticker = open.then(|| Interval::new(500, move || refresh.force_update()));
+            move || drop(ticker)
+        });
+    }
+
     let ondisconnect = {
         let (session, connection) = (session.clone(), Rc::clone(&connection));
         Callback::from(move |()| {
-            if let Some(open) = connection.borrow().as_ref() {
-                match open.close(1000, "") {
-                    Ok(()) => session.dispatch(Action::ReadyState(open.ready_state())),
+            let (code, reason) = match validate_close(&session.settings.close_code, &session.settings.close_reason) {
+                Ok(valid) => valid,
+                Err(message) => return session.dispatch(Action::Failed(format!("Not closed: {message}"))),
+            };
+            match connection.borrow().as_ref() {
+                Some(open) if open.ready_state().can_disconnect() => match open.close(code, &reason) {
+                    Ok(()) => session.dispatch(Action::Disconnecting(open.ready_state())),
                     Err(message) => session.dispatch(Action::Failed(format!("Could not close: {message}"))),
-                }
+                },
+                // No socket to close: Disconnect cancels a scheduled retry.
+                _ => session.dispatch(Action::Disconnecting(session.ready_state)),
             }
         })
     };
 
     let onsend = {
-        let (session, connection) = (session.clone(), Rc::clone(&connection));
+        let (session, connection, file) = (session.clone(), Rc::clone(&connection), file.clone());
         Callback::from(move |()| {
-            let payload = Payload::Text(session.draft.clone());
-            let result = match connection.borrow().as_ref() {
-                Some(open) if open.ready_state() == ReadyState::Open => open.send(&payload),
-                _ => Err("the socket is not open".to_owned()),
-            };
+            let bytes = file.as_ref().map(|(_, bytes)| bytes.as_slice());
+            let result = compose::payload(session.settings.mode, &session.draft, bytes).and_then(|payload| {
+                match connection.borrow().as_ref() {
+                    Some(open) if open.ready_state() == ReadyState::Open => open.send(&payload).map(|()| payload),
+                    _ => Err("the socket is not open".to_owned()),
+                }
+            });
             match result {
-                Ok(()) => session.dispatch(Action::Sent { record: Record::Sent { payload }, time: now() }),
+                Ok(payload) => {
+                    let (time, at_ms) = browser::now();
+                    session.dispatch(Action::Sent { record: Record::Sent { payload }, time, at_ms });
+                }
                 Err(message) => session.dispatch(Action::Failed(format!("Not sent: {message}"))),
             }
         })
     };
 
-    let onurl = {
+    let onformat = {
         let session = session.clone();
-        Callback::from(move |url| session.dispatch(Action::EditUrl(url)))
+        Callback::from(move |()| match compose::format_json(&session.draft) {
+            Ok(pretty) => session.dispatch(Action::EditDraft(pretty)),
+            Err(message) => session.dispatch(Action::Failed(format!("Not formatted: {message}"))),
+        })
     };
-    let ondraft = {
+
+    let onburst = {
         let session = session.clone();
-        Callback::from(move |draft| session.dispatch(Action::EditDraft(draft)))
+        Callback::from(move |()| {
+            let settings = &session.settings;
+            let count = settings.burst_count.trim().parse::<usize>().ok().filter(|n| (1..=BURST_MAX_COUNT).contains(n));
+            let size = settings.burst_size.trim().parse::<usize>().ok().filter(|n| *n <= BURST_MAX_SIZE);
+            match (count, size) {
+                (None, _) => session.dispatch(Action::Failed(format!(
+                    "Not sent: Count must be a whole number from 1 to {BURST_MAX_COUNT}"
+                ))),
+                (_, None) => session.dispatch(Action::Failed(format!(
+                    "Not sent: Size must be a whole number of bytes from 0 to {BURST_MAX_SIZE}"
+                ))),
+                (Some(count), Some(size)) => {
+                    session.dispatch(Action::BurstStarted { count, size, at_ms: monotonic_ms() })
+                }
+            }
+        })
     };
-    let onclear = {
+
+    // A running burst sends from a ticker owned by this effect: a batch per
+    // tick while the browser's queue is short, so input and rendering go on in
+    // between. It is dropped when every message is sent or the burst stops.
+    {
+        let (connection, dispatcher) = (Rc::clone(&connection), session.dispatcher());
+        let running = session
+            .burst
+            .as_ref()
+            .filter(|burst| burst.sending())
+            .map(|burst| (burst.serial, burst.count - burst.sent, burst.size));
+        use_effect_with(running.map(|(serial, _, size)| (serial, size)), move |key| {
+            let ticker = key.zip(running).map(|((_, size), (_, remaining, _))| {
+                let remaining = Cell::new(remaining);
+                let payload = Payload::Text("x".repeat(size));
+                Interval::new(0, move || burst_tick(&connection, &dispatcher, &payload, &remaining))
+            });
+            move || drop(ticker)
+        });
+    }
+
+    let onexport = {
         let session = session.clone();
-        Callback::from(move |()| session.dispatch(Action::Clear))
+        Callback::from(move |()| {
+            let log = session.viewing.as_ref().map_or(&session.log, |imported| &imported.log);
+            let file = session_file::export(log.iter());
+            if let Err(message) = browser::download("websocket-session.json", &file, "application/json") {
+                session.dispatch(Action::Failed(format!("Not exported: {message}")));
+            }
+        })
     };
+    let onimport = {
+        let session = session.clone();
+        Callback::from(move |(name, text): (String, String)| match session_file::import(&text) {
+            Ok(entries) => session.dispatch(Action::Import { name, entries }),
+            Err(message) => session.dispatch(Action::Failed(format!("Not imported: {message}"))),
+        })
+    };
+
+    let dispatch = |make: fn(String) -> Action| {
+        let session = session.clone();
+        Callback::from(move |value: String| session.dispatch(make(value)))
+    };
+    let action = |action: Action| {
+        let session = session.clone();
+        Callback::from(move |()| session.dispatch(action.clone()))
+    };
+    let onsetting = {
+        let session = session.clone();
+        Callback::from(move |setting| session.dispatch(Action::Set(setting)))
+    };
+    let onmode = onsetting.reform(Setting::Mode);
+    let onfilter = {
+        let session = session.clone();
+        Callback::from(move |filter| session.dispatch(Action::Filter(filter)))
+    };
+    let onfile = {
+        let file = file.clone();
+        Callback::from(move |(name, bytes): (String, Vec<u8>)| file.set(Some((name, Rc::new(bytes)))))
+    };
+
+    let buffered = connection.borrow().as_ref().map(Connection::buffered_amount);
+    let rtt = summarize(&session.rtts.iter().copied().collect::<Vec<_>>());
+    let burst_rtts: Vec<f64> =
+        session.burst.as_ref().map(|burst| burst.rtts.iter().copied().collect()).unwrap_or_default();
+    let (log, imported) = match &session.viewing {
+        Some(imported) => (imported.log.clone(), Some(imported.name.clone())),
+        None => (session.log.clone(), None),
+    };
+    let file_info = file.as_ref().map(|(name, bytes)| (name.clone(), bytes.len()));
+    let mode: Mode = session.settings.mode;
 
     html! {
         <main class="app">
@@ -105,13 +259,54 @@ pub fn App() -> Html {
                     { " event of the browser's own WebSocket, as it happens." }
                 </p>
             </header>
-            <ConnectBar url={session.url.clone()} ready_state={session.ready_state} {onurl} {onconnect} {ondisconnect} />
+            <ConnectBar url={session.url.clone()} settings={session.settings.clone()} ready_state={session.ready_state}
+                        negotiated={session.negotiated.clone()} due={session.reconnect.due}
+                        onurl={dispatch(Action::EditUrl)} onsetting={onsetting.clone()} {onconnect} {ondisconnect} />
             if let Some(notice) = &session.notice {
                 <p class="notice" role="alert">{ notice }</p>
             }
-            <Composer draft={session.draft.clone()} ready_state={session.ready_state} {ondraft} {onsend} />
-            <LogView entries={session.entries.clone()} {onclear} />
+            <StatsBar traffic={session.traffic} {rtt} pending={session.pending()} {buffered} />
+            <Composer draft={session.draft.clone()} {mode} ready_state={session.ready_state} file={file_info}
+                      ondraft={dispatch(Action::EditDraft)} {onmode} {onsend} onolder={action(Action::HistoryOlder)}
+                      onnewer={action(Action::HistoryNewer)} {onformat} {onfile} />
+            <LogView {log} filter={session.filter.clone()} {imported} {onfilter} onclear={action(Action::Clear)}
+                     {onexport} {onimport} onlive={action(Action::CloseImport)} />
+            <BurstPanel count={session.settings.burst_count.clone()} size={session.settings.burst_size.clone()}
+                        open={session.ready_state == ReadyState::Open} burst={session.burst.clone()}
+                        rtts={burst_rtts} {onsetting} {onburst} />
         </main>
+    }
+}
+
+/// One tick of a burst: sends up to [`BURST_PER_TICK`] messages while the
+/// browser's queue is below [`BURST_HIGH_WATER`].
+fn burst_tick(
+    connection: &std::cell::RefCell<Option<Connection>>,
+    dispatcher: &UseReducerDispatcher<Session>,
+    payload: &Payload,
+    remaining: &Cell<usize>,
+) {
+    if remaining.get() == 0 {
+        return;
+    }
+    let slot = connection.borrow();
+    let Some(open) = slot.as_ref().filter(|open| open.ready_state() == ReadyState::Open) else {
+        remaining.set(0);
+        dispatcher.dispatch(Action::BurstStopped("the socket is not open".to_owned()));
+        return;
+    };
+    for _ in 0..BURST_PER_TICK {
+        if remaining.get() == 0 || open.buffered_amount() > BURST_HIGH_WATER {
+            return;
+        }
+        if let Err(message) = open.send(payload) {
+            remaining.set(0);
+            dispatcher.dispatch(Action::BurstStopped(message));
+            return;
+        }
+        remaining.set(remaining.get() - 1);
+        let (time, at_ms) = browser::now();
+        dispatcher.dispatch(Action::BurstSent { record: Record::Sent { payload: payload.clone() }, time, at_ms });
     }
 }
 
@@ -121,10 +316,4 @@ fn page_socket_url() -> String {
     let protocol = location.protocol().unwrap_or_default();
     let host = location.host().unwrap_or_default();
     default_socket_url(&protocol, &host)
-}
-
-/// The local wall-clock time, to the millisecond.
-fn now() -> String {
-    let date = js_sys::Date::new_0();
-    clock_time(date.get_time(), date.get_timezone_offset())
 }
