@@ -45,6 +45,10 @@ pub fn App() -> Html {
     // The chosen file in File mode: its name and bytes.
     let file = use_state(|| None::<(String, Rc<Vec<u8>>)>);
     let refresh = use_force_update();
+    // Where Connect goes, as of the latest render: a retry timer armed earlier
+    // must use the URL and protocols shown now, not those of its own render.
+    let target = use_mut_ref(|| (String::new(), String::new()));
+    *target.borrow_mut() = (session.url.clone(), session.settings.protocols.clone());
 
     // The close event is a connection's last; once it is logged, dropping the
     // connection detaches its listeners. This runs after the event's handler has
@@ -76,12 +80,12 @@ pub fn App() -> Html {
     };
 
     let onconnect = {
-        let (session, connection) = (session.clone(), Rc::clone(&connection));
+        let (session, connection, target) = (session.clone(), Rc::clone(&connection), Rc::clone(&target));
         Callback::from(move |()| {
             let mut slot = connection.borrow_mut();
             drop(slot.take());
-            let protocols = protocol_list(&session.settings.protocols);
-            match Connection::open_with_protocols(&session.url, &protocols, &on_record) {
+            let (url, protocols) = target.borrow().clone();
+            match Connection::open_with_protocols(&url, &protocol_list(&protocols), &on_record) {
                 Ok(opened) => {
                     session.dispatch(Action::Connecting(opened.ready_state()));
                     *slot = Some(opened);
@@ -270,7 +274,8 @@ pub fn App() -> Html {
                       ondraft={dispatch(Action::EditDraft)} {onmode} {onsend} onolder={action(Action::HistoryOlder)}
                       onnewer={action(Action::HistoryNewer)} {onformat} {onfile} />
             <LogView {log} filter={session.filter.clone()} {imported} {onfilter} onclear={action(Action::Clear)}
-                     {onexport} {onimport} onlive={action(Action::CloseImport)} />
+                     {onexport} {onimport} onlive={action(Action::CloseImport)}
+                     onerror={dispatch(Action::Failed)} />
             <BurstPanel count={session.settings.burst_count.clone()} size={session.settings.burst_size.clone()}
                         open={session.ready_state == ReadyState::Open} burst={session.burst.clone()}
                         rtts={burst_rtts} {onsetting} {onburst} />

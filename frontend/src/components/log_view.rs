@@ -36,6 +36,8 @@ pub struct LogViewProps {
     pub onimport: Callback<(String, String)>,
     /// Back from an imported session to the live log.
     pub onlive: Callback<()>,
+    /// Something the log could not do, in words.
+    pub onerror: Callback<String>,
 }
 
 /// The log, with its tools.
@@ -86,10 +88,12 @@ pub fn LogView(props: &LogViewProps) -> Html {
         Callback::from(move |event: Event| pretty.set(checked(&event)))
     };
     let oncopy = {
-        let log = props.log.clone();
+        let (log, onerror) = (props.log.clone(), props.onerror.clone());
         Callback::from(move |id: u64| {
             if let Some(entry) = log.iter().rev().find(|entry| entry.id == id) {
-                browser::copy_text(&entry.to_text());
+                if let Err(message) = browser::copy_text(&entry.to_text()) {
+                    onerror.emit(format!("Not copied: {message}"));
+                }
             }
         })
     };

@@ -32,8 +32,8 @@ pub fn StatsBar(props: &StatsBarProps) -> Html {
     html! {
         <section class="stats" aria-label="Statistics">
             <dl>
-                { item("sent", format!("{} msgs · {} B", traffic.sent_messages, traffic.sent_bytes)) }
-                { item("received", format!("{} msgs · {} B", traffic.received_messages, traffic.received_bytes)) }
+                { item("sent", messages(traffic.sent_messages, traffic.sent_bytes)) }
+                { item("received", messages(traffic.received_messages, traffic.received_bytes)) }
                 { item("pending", props.pending.to_string()) }
                 { item("RTT min", rtt(|rtt| rtt.min)) }
                 { item("p50", rtt(|rtt| rtt.p50)) }
@@ -44,4 +44,9 @@ pub fn StatsBar(props: &StatsBarProps) -> Html {
             </dl>
         </section>
     }
+}
+
+fn messages(count: u64, bytes: u64) -> String {
+    let unit = if count == 1 { "msg" } else { "msgs" };
+    format!("{count} {unit} · {bytes} B")
 }
