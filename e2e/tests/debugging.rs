@@ -443,3 +443,54 @@ async fn every_control_is_labelled_and_the_page_fits_a_phone() {
     assert!(overflow.as_i64().unwrap() <= 0, "the page scrolls sideways by {overflow} px at phone width: {wide}");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_log_of_100_000_entries_stays_responsive() {
+    let backend = Backend::start(&[]).await;
+    let browser = Browser::open_app(&backend).await;
+    connect(&browser).await;
+    browser.type_into("Count", "50000").await;
+    browser.type_into("Size", "8").await;
+    let started = std::time::Instant::now();
+    browser.button("Burst").await.click().await.unwrap();
+    let finished = "document.querySelector('.burst-status[data-finished=true]') !== null";
+    while browser.eval(&format!("return {finished};")).await != serde_json::Value::Bool(true) {
+        assert!(started.elapsed() < Duration::from_secs(120), "the burst did not finish within 120 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let burst_time = started.elapsed();
+    assert_eq!(browser.text(".log-header .count").await.unwrap(), "100001 entries");
+    // One more round trip, timed in the page from the key press to the drawn echo.
+    let timing = browser
+        .client
+        .execute_async(
+            "const done = arguments[0]; const log = document.querySelector('[role=log]');
+             const before = performance.now();
+             const observer = new MutationObserver(() => {
+               const last = log.querySelector('li:last-child');
+               if (last && last.dataset.kind === 'message') { observer.disconnect(); done(performance.now() - before); }
+             });
+             observer.observe(log, { childList: true });
+             const box = document.getElementById('message');
+             box.value = 'ping'; box.dispatchEvent(new Event('input', { bubbles: true }));
+             setTimeout(() => box.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true })), 0);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let note = browser.text(".log-note.dropped").await.unwrap();
+    assert!(note.starts_with("Showing the newest 500 of 100003 entries"), "{note}");
+    let search_started = std::time::Instant::now();
+    browser.type_into("Search", "ping").await;
+    browser.wait_until("document.querySelectorAll('[role=log] > li').length === 2").await;
+    let search_time = search_started.elapsed();
+    // Measured on 2 busy cores: about 20 s, 30 ms and 300 ms. The bounds are
+    // loose so that only a real regression (rendering every row, or every
+    // event separately) fails.
+    println!(
+        "burst of 50,000: {burst_time:?}; send to drawn echo at 100,001 entries: {timing} ms; search: {search_time:?}"
+    );
+    assert!(timing.as_f64().unwrap() < 1000.0, "a round trip took {timing} ms to show");
+    assert!(search_time < Duration::from_secs(5), "searching took {search_time:?}");
+    browser.close().await;
+}

@@ -6,6 +6,7 @@ use std::rc::Rc;
 use gloo::timers::callback::{Interval, Timeout};
 use yew::prelude::*;
 
+use crate::batch::{use_batcher, Batcher};
 use crate::browser::{self, monotonic_ms};
 use crate::close_code::validate_close;
 use crate::components::burst_panel::BurstPanel;
@@ -42,6 +43,7 @@ pub fn App() -> Html {
         use_reducer(move || Session::restored(default_url, browser::load_stored(), browser::random_seed()))
     };
     let connection = use_connection();
+    let batcher = use_batcher(session.dispatcher());
     // The chosen file in File mode: its name and bytes.
     let file = use_state(|| None::<(String, Rc<Vec<u8>>)>);
     let refresh = use_force_update();
@@ -72,22 +74,23 @@ pub fn App() -> Html {
     }
 
     let on_record: OnRecord = {
-        let dispatcher = session.dispatcher();
+        let batcher = Rc::clone(&batcher);
         Rc::new(move |record, ready_state| {
             let (time, at_ms) = browser::now();
-            dispatcher.dispatch(Action::Record { record, time, at_ms, ready_state })
+            batcher.later(Action::Record { record, time, at_ms, ready_state })
         })
     };
 
     let onconnect = {
         let (session, connection, target) = (session.clone(), Rc::clone(&connection), Rc::clone(&target));
+        let batcher = Rc::clone(&batcher);
         Callback::from(move |()| {
             let mut slot = connection.borrow_mut();
             drop(slot.take());
             let (url, protocols) = target.borrow().clone();
             match Connection::open_with_protocols(&url, &protocol_list(&protocols), &on_record) {
                 Ok(opened) => {
-                    session.dispatch(Action::Connecting(opened.ready_state()));
+                    batcher.now(Action::Connecting(opened.ready_state()));
                     *slot = Some(opened);
                 }
                 Err(message) => session.dispatch(Action::Failed(format!("Could not connect: {message}"))),
@@ -116,7 +119,7 @@ pub fn App() -> Html {
     }
 
     let ondisconnect = {
-        let (session, connection) = (session.clone(), Rc::clone(&connection));
+        let (session, connection, batcher) = (session.clone(), Rc::clone(&connection), Rc::clone(&batcher));
         Callback::from(move |()| {
             let (code, reason) = match validate_close(&session.settings.close_code, &session.settings.close_reason) {
                 Ok(valid) => valid,
@@ -124,17 +127,18 @@ pub fn App() -> Html {
             };
             match connection.borrow().as_ref() {
                 Some(open) if open.ready_state().can_disconnect() => match open.close(code, &reason) {
-                    Ok(()) => session.dispatch(Action::Disconnecting(open.ready_state())),
+                    Ok(()) => batcher.now(Action::Disconnecting(open.ready_state())),
                     Err(message) => session.dispatch(Action::Failed(format!("Could not close: {message}"))),
                 },
                 // No socket to close: Disconnect cancels a scheduled retry.
-                _ => session.dispatch(Action::Disconnecting(session.ready_state)),
+                _ => batcher.now(Action::Disconnecting(session.ready_state)),
             }
         })
     };
 
     let onsend = {
         let (session, connection, file) = (session.clone(), Rc::clone(&connection), file.clone());
+        let batcher = Rc::clone(&batcher);
         Callback::from(move |()| {
             let bytes = file.as_ref().map(|(_, bytes)| bytes.as_slice());
             let result = compose::payload(session.settings.mode, &session.draft, bytes).and_then(|payload| {
@@ -146,7 +150,7 @@ pub fn App() -> Html {
             match result {
                 Ok(payload) => {
                     let (time, at_ms) = browser::now();
-                    session.dispatch(Action::Sent { record: Record::Sent { payload }, time, at_ms });
+                    batcher.now(Action::Sent { record: Record::Sent { payload }, time, at_ms });
                 }
                 Err(message) => session.dispatch(Action::Failed(format!("Not sent: {message}"))),
             }
@@ -185,7 +189,7 @@ pub fn App() -> Html {
     // tick while the browser's queue is short, so input and rendering go on in
     // between. It is dropped when every message is sent or the burst stops.
     {
-        let (connection, dispatcher) = (Rc::clone(&connection), session.dispatcher());
+        let (connection, batcher) = (Rc::clone(&connection), Rc::clone(&batcher));
         let running = session
             .burst
             .as_ref()
@@ -195,7 +199,7 @@ pub fn App() -> Html {
             let ticker = key.zip(running).map(|((_, size), (_, remaining, _))| {
                 let remaining = Cell::new(remaining);
                 let payload = Payload::Text("x".repeat(size));
-                Interval::new(0, move || burst_tick(&connection, &dispatcher, &payload, &remaining))
+                Interval::new(0, move || burst_tick(&connection, &batcher, &payload, &remaining))
             });
             move || drop(ticker)
         });
@@ -205,7 +209,7 @@ pub fn App() -> Html {
         let session = session.clone();
         Callback::from(move |()| {
             let log = session.viewing.as_ref().map_or(&session.log, |imported| &imported.log);
-            let file = session_file::export(log.iter());
+            let file = session_file::export(log.iter().map(|entry| &**entry));
             if let Err(message) = browser::download("websocket-session.json", &file, "application/json") {
                 session.dispatch(Action::Failed(format!("Not exported: {message}")));
             }
@@ -241,10 +245,17 @@ pub fn App() -> Html {
         Callback::from(move |(name, bytes): (String, Vec<u8>)| file.set(Some((name, Rc::new(bytes)))))
     };
 
+    // Made once: the log's rows compare it to decide whether to draw again.
+    let onerror = {
+        let dispatcher = session.dispatcher();
+        (*use_memo((), move |()| Callback::from(move |message| dispatcher.dispatch(Action::Failed(message))))).clone()
+    };
     let buffered = connection.borrow().as_ref().map(Connection::buffered_amount);
-    let rtt = summarize(&session.rtts.iter().copied().collect::<Vec<_>>());
-    let burst_rtts: Vec<f64> =
-        session.burst.as_ref().map(|burst| burst.rtts.iter().copied().collect()).unwrap_or_default();
+    // Summaries of many samples are worth computing once per change, not per render.
+    let rtt = {
+        let rtts = session.rtts.clone();
+        *use_memo((session.clears, rtts.len()), move |_| summarize(&rtts.iter().copied().collect::<Vec<_>>()))
+    };
     let (log, imported) = match &session.viewing {
         Some(imported) => (imported.log.clone(), Some(imported.name.clone())),
         None => (session.log.clone(), None),
@@ -275,10 +286,10 @@ pub fn App() -> Html {
                       onnewer={action(Action::HistoryNewer)} {onformat} {onfile} />
             <LogView {log} filter={session.filter.clone()} {imported} {onfilter} onclear={action(Action::Clear)}
                      {onexport} {onimport} onlive={action(Action::CloseImport)}
-                     onerror={dispatch(Action::Failed)} />
+                     {onerror} />
             <BurstPanel count={session.settings.burst_count.clone()} size={session.settings.burst_size.clone()}
                         open={session.ready_state == ReadyState::Open} burst={session.burst.clone()}
-                        rtts={burst_rtts} {onsetting} {onburst} />
+                        {onsetting} {onburst} />
         </main>
     }
 }
@@ -287,7 +298,7 @@ pub fn App() -> Html {
 /// browser's queue is below [`BURST_HIGH_WATER`].
 fn burst_tick(
     connection: &std::cell::RefCell<Option<Connection>>,
-    dispatcher: &UseReducerDispatcher<Session>,
+    batcher: &Batcher,
     payload: &Payload,
     remaining: &Cell<usize>,
 ) {
@@ -297,21 +308,28 @@ fn burst_tick(
     let slot = connection.borrow();
     let Some(open) = slot.as_ref().filter(|open| open.ready_state() == ReadyState::Open) else {
         remaining.set(0);
-        dispatcher.dispatch(Action::BurstStopped("the socket is not open".to_owned()));
+        batcher.now(Action::BurstStopped("the socket is not open".to_owned()));
         return;
     };
-    for _ in 0..BURST_PER_TICK {
-        if remaining.get() == 0 || open.buffered_amount() > BURST_HIGH_WATER {
-            return;
-        }
+    // The batch is stamped with the time its first message was sent, so round
+    // trips are never under-reported.
+    let (time, at_ms) = browser::now();
+    let mut sent = 0;
+    let mut stopped = None;
+    while sent < remaining.get().min(BURST_PER_TICK) && open.buffered_amount() <= BURST_HIGH_WATER {
         if let Err(message) = open.send(payload) {
-            remaining.set(0);
-            dispatcher.dispatch(Action::BurstStopped(message));
-            return;
+            stopped = Some(message);
+            break;
         }
-        remaining.set(remaining.get() - 1);
-        let (time, at_ms) = browser::now();
-        dispatcher.dispatch(Action::BurstSent { record: Record::Sent { payload: payload.clone() }, time, at_ms });
+        sent += 1;
+    }
+    remaining.set(remaining.get() - sent);
+    if sent > 0 {
+        batcher.later(Action::BurstSent { payload: payload.clone(), count: sent, time, at_ms });
+    }
+    if let Some(message) = stopped {
+        remaining.set(0);
+        batcher.now(Action::BurstStopped(message));
     }
 }
 

@@ -265,6 +265,10 @@ pub struct Entry {
     pub link: Link,
 }
 
+/// The event log: entries shared, so that clones of the log and props of the
+/// rows that draw them copy pointers, not messages.
+pub type Log = crate::chunked::Chunked<std::rc::Rc<Entry>>;
+
 /// How many bytes of a binary message the hex dump shows.
 pub const HEX_DUMP_LIMIT: usize = 4096;
 

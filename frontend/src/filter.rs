@@ -1,5 +1,7 @@
 //! Which log entries are shown: by kind, by direction, and by a search text.
 
+use std::borrow::Borrow;
+
 use crate::event_log::{Entry, Kind};
 
 /// Which way a message went.
@@ -92,9 +94,10 @@ impl Filter {
 
 /// The newest `limit` entries that pass `filter`, oldest first, and how many
 /// pass in all. Only these are drawn, so a log of any length renders quickly.
-pub fn newest_matching<'a, I>(entries: I, filter: &Filter, limit: usize) -> (Vec<&'a Entry>, usize)
+pub fn newest_matching<'a, T, I>(entries: I, filter: &Filter, limit: usize) -> (Vec<&'a T>, usize)
 where
-    I: DoubleEndedIterator<Item = &'a Entry>,
+    T: Borrow<Entry> + 'a,
+    I: DoubleEndedIterator<Item = &'a T>,
 {
     let needle = filter.needle();
     // When everything passes, entries are only counted, never looked into.
@@ -102,7 +105,7 @@ where
     let mut total = 0;
     let mut newest = Vec::with_capacity(limit);
     for entry in entries.rev() {
-        if everything || filter.matches(entry, &needle) {
+        if everything || filter.matches(entry.borrow(), &needle) {
             total += 1;
             if newest.len() < limit {
                 newest.push(entry);

@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod backoff;
+pub mod batch;
 pub mod browser;
 pub mod chunked;
 pub mod close_code;

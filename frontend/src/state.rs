@@ -7,7 +7,7 @@ use yew::Reducible;
 use crate::backoff::{Backoff, Jitter};
 use crate::chunked::Chunked;
 use crate::compose::Mode;
-use crate::event_log::{Entry, Link, Record};
+use crate::event_log::{Entry, Link, Log, Payload, Record};
 use crate::filter::Filter;
 use crate::history::History;
 use crate::ready_state::ReadyState;
@@ -24,12 +24,15 @@ pub struct Session {
     /// The socket's `readyState`, or CLOSED when there is no socket.
     pub ready_state: ReadyState,
     /// The event log, oldest first.
-    pub log: Chunked<Entry>,
+    pub log: Log,
     /// Why the last Connect, Send or Disconnect failed before any event could
     /// tell, if it did.
     pub notice: Option<String>,
     /// How many close events have been logged: a connection's last event.
     pub closes: u64,
+    /// How many times Clear was pressed, so views computed from the log know
+    /// that a log of the same length is a different one.
+    pub clears: u64,
     /// `WebSocket.protocol` and `WebSocket.extensions` of the open connection.
     pub negotiated: Option<(String, String)>,
     /// The fields that are remembered across reloads.
@@ -117,7 +120,7 @@ pub struct Imported {
     /// The file's name.
     pub name: String,
     /// Its entries.
-    pub log: Chunked<Entry>,
+    pub log: Log,
 }
 
 /// One of the remembered fields.
@@ -159,8 +162,9 @@ pub enum Action {
     Disconnecting(ReadyState),
     /// The draft was sent: it is logged, remembered, and the box is emptied.
     Sent { record: Record, time: String, at_ms: f64 },
-    /// A burst's message was sent.
-    BurstSent { record: Record, time: String, at_ms: f64 },
+    /// `count` copies of a burst's message were sent, one after another, at
+    /// about `time`. One action per batch keeps a burst to one render per batch.
+    BurstSent { payload: Payload, count: usize, time: String, at_ms: f64 },
     /// A burst of `count` messages of `size` bytes begins.
     BurstStarted { count: usize, size: usize, at_ms: f64 },
     /// The burst could not go on.
@@ -180,6 +184,8 @@ pub enum Action {
     Import { name: String, entries: Vec<Entry> },
     /// Back from the imported session to the live log.
     CloseImport,
+    /// Several actions applied in order, with one render.
+    Batch(Vec<Action>),
 }
 
 impl Session {
@@ -192,6 +198,7 @@ impl Session {
             log: Chunked::default(),
             notice: None,
             closes: 0,
+            clears: 0,
             negotiated: None,
             settings: Settings::default(),
             history: History::default(),
@@ -263,12 +270,14 @@ impl Session {
                 self.draft.clear();
                 self.notice = None;
             }
-            Action::BurstSent { record, time, at_ms } => {
+            Action::BurstSent { payload, count, time, at_ms } => {
                 let id = self.next_id;
-                self.log_sent(record, time, at_ms);
+                for _ in 0..count {
+                    self.log_sent(Record::Sent { payload: payload.clone() }, time.clone(), at_ms);
+                }
                 if let Some(burst) = &mut self.burst {
                     burst.first_id.get_or_insert(id);
-                    burst.sent += 1;
+                    burst.sent += count;
                 }
             }
             Action::BurstStarted { count, size, at_ms } => {
@@ -304,15 +313,21 @@ impl Session {
             }
             Action::Filter(filter) => self.filter = filter,
             Action::Clear => {
+                self.clears += 1;
                 self.log.clear();
                 self.traffic = Traffic::default();
                 self.rtts.clear();
                 self.burst = None;
             }
             Action::Import { name, entries } => {
-                self.viewing = Some(Imported { name, log: entries.into_iter().collect() });
+                self.viewing = Some(Imported { name, log: entries.into_iter().map(Rc::new).collect() });
             }
             Action::CloseImport => self.viewing = None,
+            Action::Batch(actions) => {
+                for action in actions {
+                    self.apply(action);
+                }
+            }
         }
     }
 
@@ -416,11 +431,11 @@ impl Session {
         let first = self.log.get(0)?.id;
         let index = usize::try_from(id.checked_sub(first)?).ok()?;
         // Ids are consecutive within the log: a Clear empties it entirely.
-        self.log.get_mut(index).filter(|entry| entry.id == id)
+        self.log.get_mut(index).filter(|entry| entry.id == id).map(Rc::make_mut)
     }
 
     fn push(&mut self, record: Record, time: String, at_ms: f64, link: Link) {
-        self.log.push(Entry { id: self.next_id, time, at_ms, record, link });
+        self.log.push(Rc::new(Entry { id: self.next_id, time, at_ms, record, link }));
         self.next_id += 1;
     }
 }
@@ -438,7 +453,6 @@ impl Reducible for Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event_log::Payload;
 
     fn run(actions: Vec<Action>) -> Session {
         let mut session = Session::new("ws://h/ws".into(), 1);
@@ -625,11 +639,8 @@ mod tests {
 
     #[test]
     fn a_burst_counts_its_sends_and_echoes_and_finishes_on_the_last_echo() {
-        let burst_sent = |at_ms| Action::BurstSent {
-            record: Record::Sent { payload: Payload::Text("x".into()) },
-            time: "t".into(),
-            at_ms,
-        };
+        let burst_sent =
+            |at_ms| Action::BurstSent { payload: Payload::Text("x".into()), count: 1, time: "t".into(), at_ms };
         let mut session = run(vec![
             open(),
             sent("before", 0.0),
@@ -650,6 +661,13 @@ mod tests {
             [2.0, 2.5],
             "the earlier send's echo is not the burst's"
         );
+    }
+
+    #[test]
+    fn a_batch_is_the_same_as_its_actions_one_by_one() {
+        let actions = vec![open(), sent("a", 1.0), echo("a", 2.0), close(1000)];
+        let batched = run(vec![Action::Batch(actions.clone())]);
+        assert_eq!(batched, run(actions));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::state::{Burst, Setting};
-use crate::stats::{fixed, format_ms, histogram, per_second, summarize};
+use crate::stats::{fixed, format_ms, histogram, per_second, summarize, Bucket, RttSummary};
 
 /// Props of [`BurstPanel`].
 #[derive(Properties, PartialEq)]
@@ -14,8 +14,6 @@ pub struct BurstPanelProps {
     /// Whether the socket is OPEN.
     pub open: bool,
     pub burst: Option<Burst>,
-    /// The round-trip samples of the burst's echoes so far.
-    pub rtts: Vec<f64>,
     pub onsetting: Callback<Setting>,
     pub onburst: Callback<()>,
 }
@@ -39,6 +37,15 @@ pub fn BurstPanel(props: &BurstPanelProps) -> Html {
         })
     };
     let running = props.burst.as_ref().is_some_and(|burst| burst.sending());
+    // A burst's samples are summarised once per new echo, not once per render.
+    let summary = {
+        let rtts = props.burst.as_ref().map(|burst| burst.rtts.clone()).unwrap_or_default();
+        let key = props.burst.as_ref().map(|burst| (burst.serial, burst.rtts.len()));
+        use_memo(key, move |_| {
+            let samples: Vec<f64> = rtts.iter().copied().collect();
+            (summarize(&samples), histogram(&samples, BARS))
+        })
+    };
     html! {
         <form class="burst" {onsubmit} aria-labelledby="burst-heading">
             <h2 id="burst-heading">{ "Burst" }</h2>
@@ -56,13 +63,13 @@ pub fn BurstPanel(props: &BurstPanelProps) -> Html {
             <p id="burst-hint" class="hint">{ "Sends Count text messages of Size bytes each as fast as the socket \
                 accepts them (pausing while bufferedAmount exceeds 1 MiB), then reports echoes per second." }</p>
             if let Some(burst) = &props.burst {
-                { result(burst, &props.rtts) }
+                { result(burst, summary.0, &summary.1) }
             }
         </form>
     }
 }
 
-fn result(burst: &Burst, rtts: &[f64]) -> Html {
+fn result(burst: &Burst, summary: Option<RttSummary>, bars: &[Bucket]) -> Html {
     let status = match (&burst.stopped, burst.finished_ms) {
         (Some(why), _) => format!("stopped: {why}"),
         (None, Some(done)) => {
@@ -70,8 +77,6 @@ fn result(burst: &Burst, rtts: &[f64]) -> Html {
         }
         (None, None) => "running…".to_owned(),
     };
-    let summary = summarize(rtts);
-    let bars = histogram(rtts, BARS);
     let tallest = bars.iter().map(|bar| bar.count).max().unwrap_or(1).max(1);
     let description = summary.map_or_else(String::new, |rtt| {
         format!(

@@ -9,8 +9,7 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::browser;
-use crate::chunked::Chunked;
-use crate::event_log::{Entry, Kind, Payload, Record};
+use crate::event_log::{Entry, Kind, Log, Payload, Record};
 use crate::filter::{newest_matching, Direction, Filter};
 use crate::json;
 
@@ -25,7 +24,7 @@ type FilterChange = Rc<dyn Fn(&mut Filter, &Event)>;
 /// Props of [`LogView`].
 #[derive(Properties, PartialEq)]
 pub struct LogViewProps {
-    pub log: Chunked<Entry>,
+    pub log: Log,
     pub filter: Filter,
     /// The name of the imported file being shown instead of the live log.
     pub imported: Option<String>,
@@ -86,16 +85,6 @@ pub fn LogView(props: &LogViewProps) -> Html {
     let onpretty = {
         let pretty = pretty.clone();
         Callback::from(move |event: Event| pretty.set(checked(&event)))
-    };
-    let oncopy = {
-        let (log, onerror) = (props.log.clone(), props.onerror.clone());
-        Callback::from(move |id: u64| {
-            if let Some(entry) = log.iter().rev().find(|entry| entry.id == id) {
-                if let Err(message) = browser::copy_text(&entry.to_text()) {
-                    onerror.emit(format!("Not copied: {message}"));
-                }
-            }
-        })
     };
     let onchoose = {
         let onimport = props.onimport.clone();
@@ -188,13 +177,41 @@ pub fn LogView(props: &LogViewProps) -> Html {
                 </p>
             }
             <ol class="log" role="log" aria-labelledby="log-heading" aria-relevant="additions" ref={list}>
-                { for shown.iter().map(|entry| entry_view(entry, *pretty, &oncopy)) }
+                { for shown.iter().map(|entry| html! {
+                    <LogRow key={entry.id} entry={SharedEntry(Rc::clone(entry))} pretty={*pretty}
+                            onerror={props.onerror.clone()} />
+                }) }
             </ol>
         </section>
     }
 }
 
-fn entry_view(entry: &Entry, pretty: bool, oncopy: &Callback<u64>) -> Html {
+/// An entry as a prop: equal when it is the same shared entry, so a row whose
+/// entry did not change is not drawn again (its pairing changes make a new one).
+#[derive(Clone)]
+pub struct SharedEntry(pub Rc<Entry>);
+
+impl PartialEq for SharedEntry {
+    fn eq(&self, other: &SharedEntry) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// Props of [`LogRow`].
+#[derive(Properties, PartialEq)]
+pub struct LogRowProps {
+    pub entry: SharedEntry,
+    pub pretty: bool,
+    /// Why Copy failed. Must be the same callback on every render, or every
+    /// row is drawn again on every event.
+    pub onerror: Callback<String>,
+}
+
+/// One entry of the log.
+#[function_component]
+pub fn LogRow(props: &LogRowProps) -> Html {
+    let entry = &*props.entry.0;
+    let pretty = props.pretty;
     let kind = entry.record.kind().label();
     let mut details = entry.details();
     if pretty {
@@ -202,11 +219,17 @@ fn entry_view(entry: &Entry, pretty: bool, oncopy: &Callback<u64>) -> Html {
             details.push(("JSON", formatted));
         }
     }
-    let id = entry.id;
-    let onclick = oncopy.reform(move |_: MouseEvent| id);
+    let onclick = {
+        let (entry, onerror) = (Rc::clone(&props.entry.0), props.onerror.clone());
+        Callback::from(move |_: MouseEvent| {
+            if let Err(message) = browser::copy_text(&entry.to_text()) {
+                onerror.emit(format!("Not copied: {message}"));
+            }
+        })
+    };
     let link = entry.link.badge();
     html! {
-        <li key={entry.id} class={classes!("entry", kind)} data-kind={kind} data-id={entry.id.to_string()}>
+        <li class={classes!("entry", kind)} data-kind={kind} data-id={entry.id.to_string()}>
             <div class="entry-line">
                 <span class="id">{ format!("#{}", entry.id) }</span>
                 <time class="time">{ &entry.time }</time>
