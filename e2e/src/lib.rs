@@ -159,14 +159,15 @@ impl Browser {
     /// through its `<label for>`.
     pub async fn field(&self, label: &str) -> fantoccini::elements::Element {
         let xpath = format!(
-            "//*[self::input or self::textarea or self::select][@id=//label[normalize-space()='{label}']/@for]"
+            "//*[self::input or self::textarea or self::select][@id=//label[normalize-space()='{label}']/@for]\
+             [not(ancestor::*[@hidden])]"
         );
         self.client.find(Locator::XPath(&xpath)).await.unwrap_or_else(|err| panic!("no field labelled {label}: {err}"))
     }
 
-    /// The button named `name`.
+    /// The button named `name`, in the connection tab that is shown.
     pub async fn button(&self, name: &str) -> fantoccini::elements::Element {
-        let xpath = format!("//button[normalize-space()='{name}']");
+        let xpath = format!("//button[normalize-space()='{name}'][not(ancestor::*[@hidden])]");
         self.client.find(Locator::XPath(&xpath)).await.unwrap_or_else(|err| panic!("no button {name}: {err}"))
     }
 
@@ -183,10 +184,16 @@ impl Browser {
         field.send_keys(&format!("{CONTROL}a{RELEASE}{BACKSPACE}{text}")).await.expect("type into the field");
     }
 
-    /// The event log as it is rendered.
+    /// The connection tab whose name starts with `name` (its label also shows the state).
+    pub async fn tab(&self, name: &str) -> fantoccini::elements::Element {
+        let xpath = format!("//*[@role='tab'][starts-with(normalize-space(), '{name} ')]");
+        self.client.find(Locator::XPath(&xpath)).await.unwrap_or_else(|err| panic!("no tab {name}: {err}"))
+    }
+
+    /// The event log of the connection tab that is shown, as it is rendered.
     pub async fn log(&self) -> Vec<LogEntry> {
         let script = r#"
-            return Array.from(document.querySelectorAll('[role=log] > li')).map(li => ({
+            return Array.from(document.querySelectorAll('[role=tabpanel]:not([hidden]) [role=log] > li')).map(li => ({
                 id: Number(li.dataset.id),
                 link: li.querySelector('.link') ? li.querySelector('.link').textContent : null,
                 kind: li.querySelector('.kind').textContent,
@@ -291,7 +298,8 @@ impl Browser {
 
     /// The ready state as shown: its name and number, e.g. `OPEN (1)`.
     pub async fn ready_state(&self) -> String {
-        let element = self.client.find(Locator::Css("output[data-ready-state]")).await.expect("the ready state");
+        let shown = "[role=tabpanel]:not([hidden]) output[data-ready-state]";
+        let element = self.client.find(Locator::Css(shown)).await.expect("the ready state");
         element.text().await.expect("its text")
     }
 }

@@ -31,9 +31,8 @@ async fn count_of(browser: &Browser, kind: &str) -> usize {
 }
 
 async fn wait_for_count(browser: &Browser, kind: &str, count: usize) -> Vec<LogEntry> {
-    browser
-        .wait_until(&format!("document.querySelectorAll('[role=log] > li[data-kind={kind}]').length >= {count}"))
-        .await;
+    let shown = "[role=tabpanel]:not([hidden]) [role=log] > li";
+    browser.wait_until(&format!("document.querySelectorAll('{shown}[data-kind={kind}]').length >= {count}")).await;
     browser.log().await
 }
 
@@ -492,5 +491,44 @@ async fn a_log_of_100_000_entries_stays_responsive() {
     );
     assert!(timing.as_f64().unwrap() < 1000.0, "a round trip took {timing} ms to show");
     assert!(search_time < Duration::from_secs(5), "searching took {search_time:?}");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn several_connections_each_have_their_own_tab_and_log() {
+    let backend = Backend::start(&[]).await;
+    let browser = Browser::open_app(&backend).await;
+    connect(&browser).await;
+    send(&browser, "from one").await;
+    wait_for_count(&browser, "message", 1).await;
+
+    browser.button("New connection").await.click().await.unwrap();
+    assert_eq!(browser.tab("Connection 2").await.attr("aria-selected").await.unwrap().as_deref(), Some("true"));
+    assert!(browser.log().await.is_empty(), "a new tab has its own, empty log");
+    assert_eq!(browser.ready_state().await, "CLOSED (3)");
+    connect(&browser).await;
+    send(&browser, "from two").await;
+    let log = wait_for_count(&browser, "message", 1).await;
+    assert_eq!(log.last().unwrap().detail("MessageEvent.data"), "from two");
+    assert_eq!(browser.tab("Connection 1").await.text().await.unwrap(), "Connection 1 OPEN");
+    assert_eq!(browser.tab("Connection 2").await.text().await.unwrap(), "Connection 2 OPEN");
+
+    // ← and → move between tabs, as in every tab list.
+    let second = browser.tab("Connection 2").await;
+    second.send_keys("\u{E012}").await.unwrap();
+    assert_eq!(browser.tab("Connection 1").await.attr("aria-selected").await.unwrap().as_deref(), Some("true"));
+    let log = browser.log().await;
+    let texts: Vec<_> =
+        log.iter().filter(|entry| entry.kind == "message").map(|entry| entry.detail("MessageEvent.data")).collect();
+    assert_eq!(texts, ["from one"], "each tab keeps its own log");
+    assert_eq!(browser.value("Message").await, "", "each tab has its own composer");
+
+    // Closing a tab closes its connection and leaves the others alone.
+    browser.tab("Connection 2").await.click().await.unwrap();
+    browser.button("Close connection").await.click().await.unwrap();
+    assert_eq!(browser.eval("return document.querySelectorAll('[role=tab]').length;").await, 1);
+    assert_eq!(browser.ready_state().await, "OPEN (1)");
+    send(&browser, "still here").await;
+    wait_for_count(&browser, "message", 2).await;
     browser.close().await;
 }

@@ -3,6 +3,8 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use crate::components::ids::use_ids;
+
 use crate::state::{Burst, Setting};
 use crate::stats::{fixed, format_ms, histogram, per_second, summarize, Bucket, RttSummary};
 
@@ -24,6 +26,7 @@ const BARS: usize = 20;
 /// Count and Size fields, the Burst button, the result and a chart of round trips.
 #[function_component]
 pub fn BurstPanel(props: &BurstPanelProps) -> Html {
+    let ids = use_ids();
     let field = |setting: fn(String) -> Setting| {
         props
             .onsetting
@@ -47,20 +50,20 @@ pub fn BurstPanel(props: &BurstPanelProps) -> Html {
         })
     };
     html! {
-        <form class="burst" {onsubmit} aria-labelledby="burst-heading">
-            <h2 id="burst-heading">{ "Burst" }</h2>
+        <form class="burst" {onsubmit} aria-labelledby={ids.of("burst-heading")}>
+            <h2 id={ids.of("burst-heading")}>{ "Burst" }</h2>
             <span class="field narrow">
-                <label for="burst-count">{ "Count" }</label>
-                <input id="burst-count" type="text" inputmode="numeric" value={props.count.clone()}
+                <label for={ids.of("burst-count")}>{ "Count" }</label>
+                <input id={ids.of("burst-count")} type="text" inputmode="numeric" value={props.count.clone()}
                        oninput={field(Setting::BurstCount)} />
             </span>
             <span class="field narrow">
-                <label for="burst-size">{ "Size" }</label>
-                <input id="burst-size" type="text" inputmode="numeric" value={props.size.clone()}
-                       oninput={field(Setting::BurstSize)} aria-describedby="burst-hint" />
+                <label for={ids.of("burst-size")}>{ "Size" }</label>
+                <input id={ids.of("burst-size")} type="text" inputmode="numeric" value={props.size.clone()}
+                       oninput={field(Setting::BurstSize)} aria-describedby={ids.of("burst-hint")} />
             </span>
             <button type="submit" disabled={!props.open || running}>{ "Burst" }</button>
-            <p id="burst-hint" class="hint">{ "Sends Count text messages of Size bytes each as fast as the socket \
+            <p id={ids.of("burst-hint")} class="hint">{ "Sends Count text messages of Size bytes each as fast as the socket \
                 accepts them (pausing while bufferedAmount exceeds 1 MiB), then reports echoes per second." }</p>
             if let Some(burst) = &props.burst {
                 { result(burst, summary.0, &summary.1) }

@@ -7,6 +7,8 @@ use gloo::file::callbacks::FileReader;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
+use crate::components::ids::use_ids;
+
 use crate::compose::Mode;
 use crate::history::{caret_on_first_line, caret_on_last_line};
 use crate::ready_state::ReadyState;
@@ -36,6 +38,7 @@ pub struct ComposerProps {
 /// the socket is OPEN; the draft stays in the box until it is sent.
 #[function_component]
 pub fn Composer(props: &ComposerProps) -> Html {
+    let ids = use_ids();
     // The file being read; replacing or dropping the reader aborts it.
     let reading: Rc<RefCell<Option<FileReader>>> = use_mut_ref(|| None);
     let blocked = props.ready_state.send_blocked_reason();
@@ -104,8 +107,8 @@ pub fn Composer(props: &ComposerProps) -> Html {
     html! {
         <form class="composer" {onsubmit}>
             <div class="row">
-                <label for="mode">{ "Mode" }</label>
-                <select id="mode" onchange={onmode}>
+                <label for={ids.of("mode")}>{ "Mode" }</label>
+                <select id={ids.of("mode")} onchange={onmode}>
                     { for Mode::ALL.into_iter().map(|each| html! {
                         <option value={each.label()} selected={each == mode}>{ each.label() }</option>
                     }) }
@@ -114,21 +117,21 @@ pub fn Composer(props: &ComposerProps) -> Html {
                     <button type="button" onclick={onformat}>{ "Format" }</button>
                 }
                 if mode == Mode::File {
-                    <label for="file">{ "File" }</label>
-                    <input id="file" type="file" onchange={onchoose} />
+                    <label for={ids.of("file")}>{ "File" }</label>
+                    <input id={ids.of("file")} type="file" onchange={onchoose} />
                     if let Some((name, size)) = &props.file {
                         <span class="file-info">{ format!("{name} · {size} bytes") }</span>
                     }
                 }
             </div>
             <div class="row">
-                <label for="message">{ "Message" }</label>
-                <textarea id="message" rows="2" value={props.draft.clone()} {oninput} {onkeydown} autocomplete="off"
+                <label for={ids.of("message")}>{ "Message" }</label>
+                <textarea id={ids.of("message")} rows="2" value={props.draft.clone()} {oninput} {onkeydown} autocomplete="off"
                           spellcheck="false" placeholder="Type a message; Enter sends, Shift+Enter adds a line"
-                          aria-describedby="send-hint" disabled={mode == Mode::File} />
+                          aria-describedby={ids.of("send-hint")} disabled={mode == Mode::File} />
                 <button type="submit" disabled={blocked.is_some()}>{ "Send" }</button>
             </div>
-            <p id="send-hint" class="hint">
+            <p id={ids.of("send-hint")} class="hint">
                 { match blocked {
                     Some(reason) => format!("Send is disabled: {reason}."),
                     None => mode.hint().to_owned(),

@@ -4,6 +4,8 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use crate::components::ids::use_ids;
+
 use crate::components::reconnect_status::ReconnectStatus;
 use crate::ready_state::ReadyState;
 use crate::settings::Settings;
@@ -32,6 +34,7 @@ fn text_input(callback: &Callback<Setting>, setting: fn(String) -> Setting) -> C
 /// Where to connect, how to close, and the socket's state.
 #[function_component]
 pub fn ConnectBar(props: &ConnectBarProps) -> Html {
+    let ids = use_ids();
     let oninput = props.onurl.reform(|event: InputEvent| event.target_unchecked_into::<HtmlInputElement>().value());
     let onsubmit = {
         let (onconnect, can_connect) = (props.onconnect.clone(), props.ready_state.can_connect());
@@ -53,41 +56,41 @@ pub fn ConnectBar(props: &ConnectBarProps) -> Html {
     html! {
         <form class="connect-bar" {onsubmit}>
             <div class="row">
-                <label for="url">{ "URL" }</label>
-                <input id="url" type="url" value={props.url.clone()} {oninput} spellcheck="false" autocomplete="off" />
+                <label for={ids.of("url")}>{ "URL" }</label>
+                <input id={ids.of("url")} type="url" value={props.url.clone()} {oninput} spellcheck="false" autocomplete="off" />
                 <button type="submit" disabled={!state.can_connect()}>{ "Connect" }</button>
                 <button type="button" onclick={ondisconnect} disabled={!can_disconnect}>{ "Disconnect" }</button>
             </div>
             <div class="row options">
                 <span class="field">
-                    <label for="protocols">{ "Protocols" }</label>
-                    <input id="protocols" type="text" value={settings.protocols.clone()} spellcheck="false"
-                           autocomplete="off" placeholder="none; e.g. chat, v2" aria-describedby="protocols-hint"
+                    <label for={ids.of("protocols")}>{ "Protocols" }</label>
+                    <input id={ids.of("protocols")} type="text" value={settings.protocols.clone()} spellcheck="false"
+                           autocomplete="off" placeholder="none; e.g. chat, v2" aria-describedby={ids.of("protocols-hint")}
                            oninput={text_input(&props.onsetting, Setting::Protocols)} />
                 </span>
                 <span class="field narrow">
-                    <label for="close-code">{ "Close code" }</label>
-                    <input id="close-code" type="text" inputmode="numeric" value={settings.close_code.clone()}
+                    <label for={ids.of("close-code")}>{ "Close code" }</label>
+                    <input id={ids.of("close-code")} type="text" inputmode="numeric" value={settings.close_code.clone()}
                            autocomplete="off" oninput={text_input(&props.onsetting, Setting::CloseCode)} />
                 </span>
                 <span class="field">
-                    <label for="close-reason">{ "Close reason" }</label>
-                    <input id="close-reason" type="text" value={settings.close_reason.clone()} autocomplete="off"
+                    <label for={ids.of("close-reason")}>{ "Close reason" }</label>
+                    <input id={ids.of("close-reason")} type="text" value={settings.close_reason.clone()} autocomplete="off"
                            placeholder="at most 123 bytes" oninput={text_input(&props.onsetting, Setting::CloseReason)} />
                 </span>
                 <span class="check">
-                    <input id="auto-reconnect" type="checkbox" checked={settings.auto_reconnect} onchange={onreconnect} />
-                    <label for="auto-reconnect">{ "Reconnect automatically" }</label>
+                    <input id={ids.of("auto-reconnect")} type="checkbox" checked={settings.auto_reconnect} onchange={onreconnect} />
+                    <label for={ids.of("auto-reconnect")}>{ "Reconnect automatically" }</label>
                 </span>
             </div>
-            <p id="protocols-hint" class="hint">
+            <p id={ids.of("protocols-hint")} class="hint">
                 { "Protocols are offered in Sec-WebSocket-Protocol. This echo server selects none, and browsers \
                    then fail the handshake (error, then close 1006): leave it empty here, fill it for servers that \
                    negotiate. Disconnect closes with the Close code (1000 or 3000–4999) and reason." }
             </p>
             <p class="ready-state">
-                <span id="ready-state-label">{ "readyState" }</span>
-                <output aria-labelledby="ready-state-label" class={classes!("state", state.name().to_lowercase())}
+                <span id={ids.of("ready-state-label")}>{ "readyState" }</span>
+                <output aria-labelledby={ids.of("ready-state-label")} class={classes!("state", state.name().to_lowercase())}
                         data-ready-state={state.number().to_string()}>
                     { format!("{} ({})", state.name(), state.number()) }
                 </output>

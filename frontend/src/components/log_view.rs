@@ -8,6 +8,8 @@ use gloo::file::callbacks::FileReader;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
+use crate::components::ids::use_ids;
+
 use crate::browser;
 use crate::event_log::{Entry, Kind, Log, Payload, Record};
 use crate::filter::{newest_matching, Direction, Filter};
@@ -42,6 +44,7 @@ pub struct LogViewProps {
 /// The log, with its tools.
 #[function_component]
 pub fn LogView(props: &LogViewProps) -> Html {
+    let ids = use_ids();
     let list = use_node_ref();
     let paused = use_state(|| false);
     let pretty = use_state(|| false);
@@ -113,14 +116,14 @@ pub fn LogView(props: &LogViewProps) -> Html {
         format!("{total} of {} entries", props.log.len())
     };
     html! {
-        <section class="log-panel" aria-labelledby="log-heading">
+        <section class="log-panel" aria-labelledby={ids.of("log-heading")}>
             <div class="log-header">
-                <h2 id="log-heading">{ "Event log" }</h2>
+                <h2 id={ids.of("log-heading")}>{ "Event log" }</h2>
                 <span class="count">{ count }</span>
                 <button type="button" onclick={onexport}>{ "Export" }</button>
                 <span class="field file-field">
-                    <label for="import">{ "Import" }</label>
-                    <input id="import" type="file" accept=".json,application/json" onchange={onchoose} />
+                    <label for={ids.of("import")}>{ "Import" }</label>
+                    <input id={ids.of("import")} type="file" accept=".json,application/json" onchange={onchoose} />
                 </span>
                 <button type="button" onclick={onclear}>{ "Clear" }</button>
             </div>
@@ -128,7 +131,7 @@ pub fn LogView(props: &LogViewProps) -> Html {
                 <fieldset class="kinds">
                     <legend>{ "Show" }</legend>
                     { for Kind::ALL.into_iter().map(|kind| {
-                        let id = format!("show-{}", kind.label());
+                        let id = ids.of(&format!("show-{}", kind.label()));
                         let onchange = set_filter(Rc::new(move |filter, event| {
                             filter.set_shown(kind, event.target_unchecked_into::<HtmlInputElement>().checked());
                         }));
@@ -141,24 +144,24 @@ pub fn LogView(props: &LogViewProps) -> Html {
                     }) }
                 </fieldset>
                 <span class="field narrow">
-                    <label for="direction">{ "Direction" }</label>
-                    <select id="direction" onchange={ondirection}>
+                    <label for={ids.of("direction")}>{ "Direction" }</label>
+                    <select id={ids.of("direction")} onchange={ondirection}>
                         { for Direction::ALL.into_iter().map(|each| html! {
                             <option value={each.label()} selected={each == filter.direction}>{ each.label() }</option>
                         }) }
                     </select>
                 </span>
                 <span class="field">
-                    <label for="search">{ "Search" }</label>
-                    <input id="search" type="search" value={filter.search.clone()} oninput={onsearch} autocomplete="off" />
+                    <label for={ids.of("search")}>{ "Search" }</label>
+                    <input id={ids.of("search")} type="search" value={filter.search.clone()} oninput={onsearch} autocomplete="off" />
                 </span>
                 <span class="check">
-                    <input id="pause" type="checkbox" checked={*paused} onchange={onpause} />
-                    <label for="pause">{ "Pause scrolling" }</label>
+                    <input id={ids.of("pause")} type="checkbox" checked={*paused} onchange={onpause} />
+                    <label for={ids.of("pause")}>{ "Pause scrolling" }</label>
                 </span>
                 <span class="check">
-                    <input id="pretty" type="checkbox" checked={*pretty} onchange={onpretty} />
-                    <label for="pretty">{ "Pretty JSON" }</label>
+                    <input id={ids.of("pretty")} type="checkbox" checked={*pretty} onchange={onpretty} />
+                    <label for={ids.of("pretty")}>{ "Pretty JSON" }</label>
                 </span>
             </div>
             if let Some(name) = &props.imported {
@@ -176,7 +179,7 @@ pub fn LogView(props: &LogViewProps) -> Html {
                     ) }
                 </p>
             }
-            <ol class="log" role="log" aria-labelledby="log-heading" aria-relevant="additions" ref={list}>
+            <ol class="log" role="log" aria-labelledby={ids.of("log-heading")} aria-relevant="additions" ref={list}>
                 { for shown.iter().map(|entry| html! {
                     <LogRow key={entry.id} entry={SharedEntry(Rc::clone(entry))} pretty={*pretty}
                             onerror={props.onerror.clone()} />

@@ -4,6 +4,7 @@
 pub mod burst_panel;
 pub mod composer;
 pub mod connect_bar;
+pub mod ids;
 pub mod log_view;
 pub mod reconnect_status;
 pub mod stats_bar;
