@@ -154,8 +154,6 @@ pub enum Action {
     /// Something happened on the socket at `time` (`at_ms` on the monotonic
     /// clock); the socket is now in `ready_state`.
     Record { record: Record, time: String, at_ms: f64, ready_state: ReadyState },
-    /// The socket's state changed without an event (Connect, Disconnect).
-    ReadyState(ReadyState),
     /// Connect was pressed, or a retry came due: a new socket is opening.
     Connecting(ReadyState),
     /// Disconnect was pressed and the closing handshake began.
@@ -248,7 +246,6 @@ impl Session {
                 self.record(record, time, at_ms);
                 self.ready_state = ready_state;
             }
-            Action::ReadyState(ready_state) => self.ready_state = ready_state,
             Action::Connecting(ready_state) => {
                 self.notice = None;
                 self.reconnect.due = None;
