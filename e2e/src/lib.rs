@@ -169,29 +169,47 @@ impl Browser {
         let _ = self.client.close().await;
     }
 
-    /// The text box labelled `label`, found through its `<label for>`.
+    /// The form control (input, textarea or select) labelled `label`, found
+    /// through its `<label for>`.
     pub async fn field(&self, label: &str) -> fantoccini::elements::Element {
-        let xpath = format!("//input[@id=//label[normalize-space()='{label}']/@for]");
+        let xpath = format!(
+            "//*[self::input or self::textarea or self::select][@id=//label[normalize-space()='{label}']/@for]\
+             [not(ancestor::*[@hidden])]"
+        );
         self.client.find(Locator::XPath(&xpath)).await.unwrap_or_else(|err| panic!("no field labelled {label}: {err}"))
     }
 
-    /// The button named `name`.
+    /// The button named `name`, in the connection tab that is shown.
     pub async fn button(&self, name: &str) -> fantoccini::elements::Element {
-        let xpath = format!("//button[normalize-space()='{name}']");
+        let xpath = format!("//button[normalize-space()='{name}'][not(ancestor::*[@hidden])]");
         self.client.find(Locator::XPath(&xpath)).await.unwrap_or_else(|err| panic!("no button {name}: {err}"))
     }
 
     /// Replaces the contents of the text box labelled `label` by typing `text`.
+    ///
+    /// Select-all and Backspace, rather than WebDriver's clear, so that the page
+    /// sees an `input` event for the emptying too: a clear it never heard of is
+    /// undone by its next render of the controlled field.
     pub async fn type_into(&self, label: &str, text: &str) {
+        const CONTROL: &str = "\u{E009}";
+        const RELEASE: &str = "\u{E000}";
+        const BACKSPACE: &str = "\u{E003}";
         let field = self.field(label).await;
-        field.clear().await.expect("clear the field");
-        field.send_keys(text).await.expect("type into the field");
+        field.send_keys(&format!("{CONTROL}a{RELEASE}{BACKSPACE}{text}")).await.expect("type into the field");
     }
 
-    /// The event log as it is rendered.
+    /// The connection tab whose name starts with `name` (its label also shows the state).
+    pub async fn tab(&self, name: &str) -> fantoccini::elements::Element {
+        let xpath = format!("//*[@role='tab'][starts-with(normalize-space(), '{name} ')]");
+        self.client.find(Locator::XPath(&xpath)).await.unwrap_or_else(|err| panic!("no tab {name}: {err}"))
+    }
+
+    /// The event log of the connection tab that is shown, as it is rendered.
     pub async fn log(&self) -> Vec<LogEntry> {
         let script = r#"
-            return Array.from(document.querySelectorAll('[role=log] > li')).map(li => ({
+            return Array.from(document.querySelectorAll('[role=tabpanel]:not([hidden]) [role=log] > li')).map(li => ({
+                id: Number(li.dataset.id),
+                link: li.querySelector('.link') ? li.querySelector('.link').textContent : null,
                 kind: li.querySelector('.kind').textContent,
                 time: li.querySelector('.time').textContent,
                 summary: li.querySelector('.summary').textContent,
@@ -217,9 +235,85 @@ impl Browser {
         }
     }
 
+    /// Loads the app from `backend` and waits until it has rendered.
+    pub async fn open_app(backend: &Backend) -> Browser {
+        let browser = Browser::start().await;
+        browser.client.goto(&backend.url()).await.expect("load the page");
+        browser.wait_for_app().await;
+        browser
+    }
+
+    /// Waits until the app has rendered (after a load or reload).
+    pub async fn wait_for_app(&self) {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css("[role=log]"))
+            .await
+            .expect("the app renders");
+    }
+
+    /// Runs `script` (a function body that returns a value) in the page.
+    pub async fn eval(&self, script: &str) -> serde_json::Value {
+        self.client.execute(script, vec![]).await.unwrap_or_else(|err| {
+            panic!(
+                "script failed: {err}
+{script}"
+            )
+        })
+    }
+
+    /// Waits (at most 10 s) until `condition` (a JavaScript expression) is true.
+    pub async fn wait_until(&self, condition: &str) {
+        let script = format!("return !!({condition});");
+        let started = Instant::now();
+        while self.eval(&script).await != serde_json::Value::Bool(true) {
+            assert!(started.elapsed() < Duration::from_secs(10), "not true within 10 s: {condition}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// The text of the first element matching `css`, or `None` when there is none.
+    pub async fn text(&self, css: &str) -> Option<String> {
+        match self.client.find(Locator::Css(css)).await {
+            Ok(element) => Some(element.text().await.expect("the element's text")),
+            Err(_) => None,
+        }
+    }
+
+    /// The notice shown after a refused Connect, Send or Disconnect, if any.
+    pub async fn notice(&self) -> Option<String> {
+        self.text("[role=alert]").await
+    }
+
+    /// The value shown in the statistics bar for `name` (e.g. `sent`, `p50`).
+    pub async fn stat(&self, name: &str) -> String {
+        self.text(&format!("[data-stat='{name}'] dd")).await.unwrap_or_else(|| panic!("no statistic {name}"))
+    }
+
+    /// The value of the control labelled `label`.
+    pub async fn value(&self, label: &str) -> String {
+        self.field(label).await.prop("value").await.expect("read the value").unwrap_or_default()
+    }
+
+    /// Chooses `option` in the drop-down labelled `label`.
+    pub async fn choose(&self, label: &str, option: &str) {
+        let select = self.field(label).await;
+        select.select_by_value(option).await.unwrap_or_else(|err| panic!("cannot choose {option} in {label}: {err}"));
+    }
+
+    /// Ticks or unticks the checkbox labelled `label`.
+    pub async fn set_checked(&self, label: &str, checked: bool) {
+        let checkbox = self.field(label).await;
+        if checkbox.prop("checked").await.expect("read checked").as_deref() != Some(&checked.to_string()) {
+            checkbox.click().await.expect("click the checkbox");
+        }
+    }
+
     /// The ready state as shown: its name and number, e.g. `OPEN (1)`.
     pub async fn ready_state(&self) -> String {
-        let element = self.client.find(Locator::Css("output[data-ready-state]")).await.expect("the ready state");
+        let shown = "[role=tabpanel]:not([hidden]) output[data-ready-state]";
+        let element = self.client.find(Locator::Css(shown)).await.expect("the ready state");
         element.text().await.expect("its text")
     }
 }
@@ -227,6 +321,10 @@ impl Browser {
 /// One rendered log entry.
 #[derive(Debug, Clone, Deserialize)]
 pub struct LogEntry {
+    /// The entry's number, `#id`.
+    pub id: u64,
+    /// The pairing badge (`pending`, `echoed · 0.42 ms`, `lost`, `RTT 0.42 ms`), if any.
+    pub link: Option<String>,
     /// `open`, `message`, `sent`, `close` or `error`.
     pub kind: String,
     /// `HH:MM:SS.mmm`.

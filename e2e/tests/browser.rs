@@ -78,6 +78,8 @@ async fn connect_send_markup_see_it_literally_and_disconnect_cleanly() {
 
     // `E2E_SCREENSHOT=docs/screenshot.png` refreshes the README's picture.
     if let Some(path) = std::env::var_os("E2E_SCREENSHOT") {
+        // Tall enough to show the statistics and the log's first entries.
+        browser.client.set_window_size(1200, 1250).await.unwrap();
         std::fs::write(path, browser.client.screenshot().await.unwrap()).expect("write the screenshot");
     }
 

@@ -1,99 +1,50 @@
-//! The page: wires the state reducer, the connection and the components together.
-
-use std::rc::Rc;
+//! The page: a header, the connection tabs, and one panel per connection.
 
 use yew::prelude::*;
 
-use crate::components::composer::Composer;
-use crate::components::connect_bar::ConnectBar;
-use crate::components::log_view::LogView;
-use crate::connection::{use_connection, Connection, OnRecord};
-use crate::event_log::{clock_time, Payload, Record};
+use crate::components::ids::Ids;
+use crate::panel::ConnectionPanel;
 use crate::ready_state::ReadyState;
-use crate::socket_url::default_socket_url;
-use crate::state::{Action, Session};
+use crate::tabs::{TabAction, Tabs};
 
 /// The whole app.
 #[function_component]
 pub fn App() -> Html {
-    let session = use_reducer(|| Session::new(page_socket_url()));
-    let connection = use_connection();
-
-    // The close event is a connection's last; once it is logged, dropping the
-    // connection detaches its listeners. This runs after the event's handler has
-    // returned, and leaves alone a new connection made in the meantime. (The
-    // error event cannot be the trigger: it already reports CLOSED, but the close
-    // event still follows.)
+    let tabs = use_reducer(Tabs::default);
+    let dispatch = |action: TabAction| {
+        let tabs = tabs.clone();
+        Callback::from(move |_: MouseEvent| tabs.dispatch(action))
+    };
+    let onstate = {
+        let tabs = tabs.dispatcher();
+        Callback::from(move |(tab, state): (u32, ReadyState)| tabs.dispatch(TabAction::State(tab, state)))
+    };
+    // The tab list follows the ARIA tabs pattern: ← and → move between tabs.
+    let onkeydown = {
+        let tabs = tabs.clone();
+        Callback::from(move |event: KeyboardEvent| {
+            let step = match event.key().as_str() {
+                "ArrowRight" => 1,
+                "ArrowLeft" => -1,
+                _ => return,
+            };
+            event.prevent_default();
+            tabs.dispatch(TabAction::Step(step));
+        })
+    };
     {
-        let connection = Rc::clone(&connection);
-        use_effect_with(session.closes, move |_| {
-            let mut slot = connection.borrow_mut();
-            if slot.as_ref().is_some_and(|open| open.ready_state() == ReadyState::Closed) {
-                drop(slot.take());
+        // Keyboard focus follows the selected tab.
+        use_effect_with(tabs.active, |active| {
+            let selected = gloo::utils::document().get_element_by_id(&format!("tab-{active}"));
+            let focused_tab = gloo::utils::document()
+                .active_element()
+                .is_some_and(|element| element.get_attribute("role").as_deref() == Some("tab"));
+            if let (Some(selected), true) = (selected, focused_tab) {
+                let _ = wasm_bindgen::JsCast::unchecked_into::<web_sys::HtmlElement>(selected).focus();
             }
         });
     }
-
-    let on_record: OnRecord = {
-        let dispatcher = session.dispatcher();
-        Rc::new(move |record, ready_state| dispatcher.dispatch(Action::Record { record, time: now(), ready_state }))
-    };
-
-    let onconnect = {
-        let (session, connection) = (session.clone(), Rc::clone(&connection));
-        Callback::from(move |()| {
-            let mut slot = connection.borrow_mut();
-            drop(slot.take());
-            match Connection::open(&session.url, &on_record) {
-                Ok(opened) => {
-                    session.dispatch(Action::ReadyState(opened.ready_state()));
-                    *slot = Some(opened);
-                }
-                Err(message) => session.dispatch(Action::Failed(format!("Could not connect: {message}"))),
-            }
-        })
-    };
-
-    let ondisconnect = {
-        let (session, connection) = (session.clone(), Rc::clone(&connection));
-        Callback::from(move |()| {
-            if let Some(open) = connection.borrow().as_ref() {
-                match open.close(1000, "") {
-                    Ok(()) => session.dispatch(Action::ReadyState(open.ready_state())),
-                    Err(message) => session.dispatch(Action::Failed(format!("Could not close: {message}"))),
-                }
-            }
-        })
-    };
-
-    let onsend = {
-        let (session, connection) = (session.clone(), Rc::clone(&connection));
-        Callback::from(move |()| {
-            let payload = Payload::Text(session.draft.clone());
-            let result = match connection.borrow().as_ref() {
-                Some(open) if open.ready_state() == ReadyState::Open => open.send(&payload),
-                _ => Err("the socket is not open".to_owned()),
-            };
-            match result {
-                Ok(()) => session.dispatch(Action::Sent { record: Record::Sent { payload }, time: now() }),
-                Err(message) => session.dispatch(Action::Failed(format!("Not sent: {message}"))),
-            }
-        })
-    };
-
-    let onurl = {
-        let session = session.clone();
-        Callback::from(move |url| session.dispatch(Action::EditUrl(url)))
-    };
-    let ondraft = {
-        let session = session.clone();
-        Callback::from(move |draft| session.dispatch(Action::EditDraft(draft)))
-    };
-    let onclear = {
-        let session = session.clone();
-        Callback::from(move |()| session.dispatch(Action::Clear))
-    };
-
+    let several = tabs.list.len() > 1;
     html! {
         <main class="app">
             <header>
@@ -105,26 +56,42 @@ pub fn App() -> Html {
                     { " event of the browser's own WebSocket, as it happens." }
                 </p>
             </header>
-            <ConnectBar url={session.url.clone()} ready_state={session.ready_state} {onurl} {onconnect} {ondisconnect} />
-            if let Some(notice) = &session.notice {
-                <p class="notice" role="alert">{ notice }</p>
-            }
-            <Composer draft={session.draft.clone()} ready_state={session.ready_state} {ondraft} {onsend} />
-            <LogView entries={session.entries.clone()} {onclear} />
+            <nav class="tabs" aria-label="Connections">
+                <div role="tablist" aria-label="Connections" {onkeydown}>
+                    { for tabs.list.iter().map(|tab| {
+                        let selected = tab.id == tabs.active;
+                        html! {
+                            <button type="button" role="tab" id={format!("tab-{}", tab.id)} key={tab.id}
+                                    aria-selected={selected.to_string()} aria-controls={format!("panel-{}", tab.id)}
+                                    tabindex={if selected { "0" } else { "-1" }} onclick={dispatch(TabAction::Select(tab.id))}
+                                    class={classes!("tab", selected.then_some("selected"))}>
+                                { tab.label() }
+                                <span class={classes!("tab-state", tab.ready_state.name().to_lowercase())}>
+                                    { format!(" {}", tab.ready_state.name()) }
+                                </span>
+                            </button>
+                        }
+                    }) }
+                </div>
+                <button type="button" class="secondary" onclick={dispatch(TabAction::Add)}>{ "New connection" }</button>
+                if several {
+                    <button type="button" class="secondary" onclick={dispatch(TabAction::Close(tabs.active))}>
+                        { "Close connection" }
+                    </button>
+                }
+            </nav>
+            // The panels are the only children of their element, so that Yew matches
+            // them by key and adding or closing a tab never remounts another.
+            <div class="panels">
+            { for tabs.list.iter().map(|tab| html! {
+                <section key={tab.id} role="tabpanel" id={format!("panel-{}", tab.id)} class="panel"
+                         aria-labelledby={format!("tab-{}", tab.id)} hidden={tab.id != tabs.active}>
+                    <ContextProvider<Ids> context={Ids(tab.id_prefix().into())}>
+                        <ConnectionPanel tab={tab.id} onstate={onstate.clone()} />
+                    </ContextProvider<Ids>>
+                </section>
+            }) }
+            </div>
         </main>
     }
-}
-
-/// The socket URL for the page's own host and scheme.
-fn page_socket_url() -> String {
-    let location = gloo::utils::window().location();
-    let protocol = location.protocol().unwrap_or_default();
-    let host = location.host().unwrap_or_default();
-    default_socket_url(&protocol, &host)
-}
-
-/// The local wall-clock time, to the millisecond.
-fn now() -> String {
-    let date = js_sys::Date::new_0();
-    clock_time(date.get_time(), date.get_timezone_offset())
 }

@@ -31,9 +31,63 @@ pub fn meaning(code: u16) -> &'static str {
     }
 }
 
+/// The most a close reason may take: a close frame's payload is at most 125
+/// bytes, two of which hold the code.
+pub const MAX_REASON_BYTES: usize = 123;
+
+/// Checks the Close code and Close reason fields before Disconnect uses them.
+/// Scripts may only send 1000 or 3000–4999 (the browser throws otherwise), and
+/// the reason must fit in a close frame. An empty code means 1000.
+pub fn validate_close(code: &str, reason: &str) -> Result<(u16, String), String> {
+    let code = code.trim();
+    let number = if code.is_empty() {
+        1000
+    } else {
+        code.parse::<u16>().map_err(|_| format!("Close code \"{code}\" is not a number from 1000 or 3000 to 4999"))?
+    };
+    if number != 1000 && !(3000..=4999).contains(&number) {
+        return Err(format!(
+            "Close code {number} cannot be sent by a page: use 1000 or a code from 3000 to 4999 ({})",
+            meaning(number)
+        ));
+    }
+    if reason.len() > MAX_REASON_BYTES {
+        return Err(format!(
+            "Close reason is {} bytes of UTF-8; a close frame allows at most {MAX_REASON_BYTES}",
+            reason.len()
+        ));
+    }
+    Ok((number, reason.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::meaning;
+    use super::*;
+
+    #[test]
+    fn only_1000_and_3000_to_4999_may_be_sent() {
+        for code in ["1000", "3000", "4001", "4999", " 3500 "] {
+            assert!(validate_close(code, "").is_ok(), "{code}");
+        }
+        assert_eq!(validate_close("", "bye"), Ok((1000, "bye".into())));
+        for code in ["999", "1001", "1006", "2999", "5000"] {
+            let error = validate_close(code, "").unwrap_err();
+            assert!(error.starts_with(&format!("Close code {code} cannot be sent")), "{error}");
+        }
+        for code in ["abc", "-1", "70000", "4000.5"] {
+            assert!(validate_close(code, "").unwrap_err().contains("is not a number"), "{code}");
+        }
+    }
+
+    #[test]
+    fn the_reason_is_measured_in_utf8_bytes() {
+        assert!(validate_close("1000", &"a".repeat(123)).is_ok());
+        let error = validate_close("1000", &"a".repeat(124)).unwrap_err();
+        assert_eq!(error, "Close reason is 124 bytes of UTF-8; a close frame allows at most 123");
+        // 62 two-byte characters are 124 bytes though only 62 characters.
+        assert!(validate_close("1000", &"é".repeat(62)).is_err());
+        assert!(validate_close("1000", &"é".repeat(61)).is_ok());
+    }
 
     #[test]
     fn every_standard_code_has_its_own_meaning() {

@@ -33,7 +33,19 @@ impl Connection {
     /// Starts connecting to `url`. Fails, with the browser's explanation, when the
     /// browser refuses the URL before any network activity (a `SyntaxError`).
     pub fn open(url: &str, on_record: &OnRecord) -> Result<Connection, String> {
-        let socket = WebSocket::new(url).map_err(describe_js_error)?;
+        Connection::open_with_protocols(url, &[], on_record)
+    }
+
+    /// Starts connecting to `url`, offering `protocols` (none when empty) in
+    /// `Sec-WebSocket-Protocol`. The browser refuses malformed or repeated names.
+    pub fn open_with_protocols(url: &str, protocols: &[String], on_record: &OnRecord) -> Result<Connection, String> {
+        let socket = if protocols.is_empty() {
+            WebSocket::new(url)
+        } else {
+            let list: js_sys::Array = protocols.iter().map(|name| JsValue::from_str(name)).collect();
+            WebSocket::new_with_str_sequence(url, &list)
+        }
+        .map_err(describe_js_error)?;
         // ArrayBuffer data can be read synchronously; a Blob could not.
         socket.set_binary_type(BinaryType::Arraybuffer);
         let listen = |name: &'static str, to_record: fn(&WebSocket, &Event) -> Record| {
@@ -61,6 +73,11 @@ impl Connection {
     /// The socket's `readyState`.
     pub fn ready_state(&self) -> ReadyState {
         ReadyState::from_number(self.socket.ready_state())
+    }
+
+    /// `WebSocket.bufferedAmount`: bytes queued by `send()` but not yet sent.
+    pub fn buffered_amount(&self) -> u32 {
+        self.socket.buffered_amount()
     }
 
     /// Sends a message; the browser refuses when the socket is not OPEN.

@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use crate::close_code;
+use crate::stats::format_ms;
+use crate::{close_code, codec};
 
 /// A message's data, as `MessageEvent.data` carries it or as it was sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +109,9 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in the order the filters list them.
+    pub const ALL: [Kind; 5] = [Kind::Open, Kind::Message, Kind::Sent, Kind::Close, Kind::Error];
+
     /// The word shown for this kind.
     pub fn label(self) -> &'static str {
         match self {
@@ -193,15 +197,104 @@ fn quoted(value: &str) -> String {
     }
 }
 
+/// How a sent message and its echo are paired. On one connection the k-th
+/// message received answers the k-th message sent, because the echo server
+/// answers in order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Link {
+    /// Not a message, or a message that answers nothing sent on this connection.
+    None,
+    /// Sent, its echo not yet received.
+    Pending,
+    /// Sent and echoed by entry `by` after `rtt_ms`.
+    Echoed {
+        /// The echo's entry id.
+        by: u64,
+        /// Round-trip time in milliseconds.
+        rtt_ms: f64,
+    },
+    /// Sent, but the connection closed before its echo came.
+    Lost,
+    /// The echo of entry `sent`, `rtt_ms` after it was sent.
+    EchoOf {
+        /// The sent entry's id.
+        sent: u64,
+        /// Round-trip time in milliseconds.
+        rtt_ms: f64,
+    },
+}
+
+impl Link {
+    /// The short word shown beside the summary, if any.
+    pub fn badge(&self) -> Option<String> {
+        match self {
+            Link::None => None,
+            Link::Pending => Some("pending".to_owned()),
+            Link::Echoed { rtt_ms, .. } => Some(format!("echoed · {}", format_ms(*rtt_ms))),
+            Link::Lost => Some("lost".to_owned()),
+            Link::EchoOf { rtt_ms, .. } => Some(format!("RTT {}", format_ms(*rtt_ms))),
+        }
+    }
+
+    /// The detail line explaining the pairing, if any.
+    pub fn detail(&self) -> Option<(&'static str, String)> {
+        match self {
+            Link::None => None,
+            Link::Pending => Some(("echo", "pending: not echoed yet".to_owned())),
+            Link::Echoed { by, rtt_ms } => Some(("echo", format!("entry #{by}, round trip {}", format_ms(*rtt_ms)))),
+            Link::Lost => Some(("echo", "lost: the connection closed before the echo came".to_owned())),
+            Link::EchoOf { sent, rtt_ms } => {
+                Some(("echo of", format!("entry #{sent}, round trip {}", format_ms(*rtt_ms))))
+            }
+        }
+    }
+}
+
 /// One line of the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     /// Unique within the log, in order of arrival.
     pub id: u64,
     /// Local wall-clock time, `HH:MM:SS.mmm`.
     pub time: String,
+    /// A monotonic time in milliseconds (`performance.now()`), for round trips.
+    pub at_ms: f64,
     /// What happened.
     pub record: Record,
+    /// Its pairing with a sent message or echo.
+    pub link: Link,
+}
+
+/// The event log: entries shared, so that clones of the log and props of the
+/// rows that draw them copy pointers, not messages.
+pub type Log = crate::chunked::Chunked<std::rc::Rc<Entry>>;
+
+/// How many bytes of a binary message the hex dump shows.
+pub const HEX_DUMP_LIMIT: usize = 4096;
+
+impl Entry {
+    /// Every detail shown, the pairing and (for binary) the hex dump included.
+    pub fn details(&self) -> Vec<(&'static str, String)> {
+        let mut details = self.record.details();
+        if let Some(link) = self.link.detail() {
+            details.push(link);
+        }
+        if let Record::Message { payload: Payload::Binary(bytes), .. }
+        | Record::Sent { payload: Payload::Binary(bytes) } = &self.record
+        {
+            details.push(("hex dump", codec::hex_dump(bytes, HEX_DUMP_LIMIT)));
+        }
+        details
+    }
+
+    /// The entry as plain text, for the clipboard.
+    pub fn to_text(&self) -> String {
+        let mut text = format!("#{} {} {} {}", self.id, self.time, self.record.kind().label(), self.record.summary());
+        for (name, value) in self.details() {
+            let _ = write!(text, "\n{name}: {value}");
+        }
+        text
+    }
 }
 
 /// Formats a time as local `HH:MM:SS.mmm`, given milliseconds since the Unix

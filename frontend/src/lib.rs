@@ -8,10 +8,24 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod backoff;
+pub mod batch;
+pub mod browser;
+pub mod chunked;
 pub mod close_code;
+pub mod codec;
 pub mod components;
+pub mod compose;
 pub mod connection;
 pub mod event_log;
+pub mod filter;
+pub mod history;
+pub mod json;
+pub mod panel;
 pub mod ready_state;
+pub mod session_file;
+pub mod settings;
 pub mod socket_url;
 pub mod state;
+pub mod stats;
+pub mod tabs;

@@ -137,7 +137,8 @@ fn test() -> Result<()> {
     let (mut backend, addr) = start_backend(&backend_bin, &dist, &[])?;
     let browser_tests = tally.run(
         cargo()
-            .args(["test", "--package", "frontend", "--target", "wasm32-unknown-unknown", "--test", "connection"])
+            .args(["test", "--package", "frontend", "--target", "wasm32-unknown-unknown"])
+            .args(["--test", "connection", "--test", "components"])
             .env("PATH", &path)
             .env("ECHO_TEST_WS_URL", format!("ws://{addr}/ws"))
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")

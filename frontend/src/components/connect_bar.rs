@@ -1,23 +1,40 @@
-//! The URL box, Connect and Disconnect, and the ready state by name and number.
+//! The URL box, the protocols to offer, Connect and Disconnect with the close
+//! code and reason, automatic reconnection, and the ready state by name and number.
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use crate::components::ids::use_ids;
+
+use crate::components::reconnect_status::ReconnectStatus;
 use crate::ready_state::ReadyState;
+use crate::settings::Settings;
+use crate::state::{Due, Setting};
 
 /// Props of [`ConnectBar`].
 #[derive(Properties, PartialEq)]
 pub struct ConnectBarProps {
     pub url: String,
+    pub settings: Settings,
     pub ready_state: ReadyState,
+    /// `WebSocket.protocol` and `.extensions` once open.
+    pub negotiated: Option<(String, String)>,
+    /// The scheduled retry, if any.
+    pub due: Option<Due>,
     pub onurl: Callback<String>,
+    pub onsetting: Callback<Setting>,
     pub onconnect: Callback<()>,
     pub ondisconnect: Callback<()>,
 }
 
-/// Where to connect, and the socket's state.
+fn text_input(callback: &Callback<Setting>, setting: fn(String) -> Setting) -> Callback<InputEvent> {
+    callback.reform(move |event: InputEvent| setting(event.target_unchecked_into::<HtmlInputElement>().value()))
+}
+
+/// Where to connect, how to close, and the socket's state.
 #[function_component]
 pub fn ConnectBar(props: &ConnectBarProps) -> Html {
+    let ids = use_ids();
     let oninput = props.onurl.reform(|event: InputEvent| event.target_unchecked_into::<HtmlInputElement>().value());
     let onsubmit = {
         let (onconnect, can_connect) = (props.onconnect.clone(), props.ready_state.can_connect());
@@ -29,20 +46,66 @@ pub fn ConnectBar(props: &ConnectBarProps) -> Html {
         })
     };
     let ondisconnect = props.ondisconnect.reform(|_: MouseEvent| ());
+    let onreconnect = props
+        .onsetting
+        .reform(|event: Event| Setting::AutoReconnect(event.target_unchecked_into::<HtmlInputElement>().checked()));
     let state = props.ready_state;
+    // Disconnect also cancels a scheduled retry, so it stays available then.
+    let can_disconnect = state.can_disconnect() || props.due.is_some();
+    let settings = &props.settings;
     html! {
         <form class="connect-bar" {onsubmit}>
-            <label for="url">{ "URL" }</label>
-            <input id="url" type="url" value={props.url.clone()} {oninput} spellcheck="false" autocomplete="off" />
-            <button type="submit" disabled={!state.can_connect()}>{ "Connect" }</button>
-            <button type="button" onclick={ondisconnect} disabled={!state.can_disconnect()}>{ "Disconnect" }</button>
+            <div class="row">
+                <label for={ids.of("url")}>{ "URL" }</label>
+                <input id={ids.of("url")} type="url" value={props.url.clone()} {oninput} spellcheck="false" autocomplete="off" />
+                <button type="submit" disabled={!state.can_connect()}>{ "Connect" }</button>
+                <button type="button" onclick={ondisconnect} disabled={!can_disconnect}>{ "Disconnect" }</button>
+            </div>
+            <div class="row options">
+                <span class="field">
+                    <label for={ids.of("protocols")}>{ "Protocols" }</label>
+                    <input id={ids.of("protocols")} type="text" value={settings.protocols.clone()} spellcheck="false"
+                           autocomplete="off" placeholder="none; e.g. chat, v2" aria-describedby={ids.of("protocols-hint")}
+                           oninput={text_input(&props.onsetting, Setting::Protocols)} />
+                </span>
+                <span class="field narrow">
+                    <label for={ids.of("close-code")}>{ "Close code" }</label>
+                    <input id={ids.of("close-code")} type="text" inputmode="numeric" value={settings.close_code.clone()}
+                           autocomplete="off" oninput={text_input(&props.onsetting, Setting::CloseCode)} />
+                </span>
+                <span class="field">
+                    <label for={ids.of("close-reason")}>{ "Close reason" }</label>
+                    <input id={ids.of("close-reason")} type="text" value={settings.close_reason.clone()} autocomplete="off"
+                           placeholder="at most 123 bytes" oninput={text_input(&props.onsetting, Setting::CloseReason)} />
+                </span>
+                <span class="check">
+                    <input id={ids.of("auto-reconnect")} type="checkbox" checked={settings.auto_reconnect} onchange={onreconnect} />
+                    <label for={ids.of("auto-reconnect")}>{ "Reconnect automatically" }</label>
+                </span>
+            </div>
+            <p id={ids.of("protocols-hint")} class="hint">
+                { "Protocols are offered in Sec-WebSocket-Protocol. This echo server selects none, and browsers \
+                   then fail the handshake (error, then close 1006): leave it empty here, fill it for servers that \
+                   negotiate. Disconnect closes with the Close code (1000 or 3000–4999) and reason." }
+            </p>
             <p class="ready-state">
-                <span id="ready-state-label">{ "readyState" }</span>
-                <output aria-labelledby="ready-state-label" class={classes!("state", state.name().to_lowercase())}
+                <span id={ids.of("ready-state-label")}>{ "readyState" }</span>
+                <output aria-labelledby={ids.of("ready-state-label")} class={classes!("state", state.name().to_lowercase())}
                         data-ready-state={state.number().to_string()}>
                     { format!("{} ({})", state.name(), state.number()) }
                 </output>
+                if let Some((protocol, extensions)) = &props.negotiated {
+                    <span class="negotiated" data-negotiated="">
+                        { "protocol " }<code class="protocol">{ quoted(protocol) }</code>
+                        { " · extensions " }<code class="extensions">{ quoted(extensions) }</code>
+                    </span>
+                }
+                <ReconnectStatus due={props.due} />
             </p>
         </form>
     }
+}
+
+fn quoted(value: &str) -> String {
+    format!("\"{value}\"")
 }

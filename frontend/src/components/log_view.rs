@@ -1,57 +1,252 @@
 //! The event log: every event and sent message, newest at the bottom, followed
-//! as it grows.
+//! as it grows; filtered, searched, copied, exported and imported.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gloo::file::callbacks::FileReader;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::event_log::Entry;
+use crate::components::ids::use_ids;
+
+use crate::browser;
+use crate::event_log::{Entry, Kind, Log, Payload, Record};
+use crate::filter::{newest_matching, Direction, Filter};
+use crate::json;
+
+/// At most this many entries are drawn: the newest that pass the filter. Longer
+/// logs stay complete in memory (for Search, filters and Export), but drawing
+/// 100,000 rows would make every event cost a long frame.
+pub const DRAWN_LIMIT: usize = 500;
+
+/// How a control's `change` event edits the filter.
+type FilterChange = Rc<dyn Fn(&mut Filter, &Event)>;
 
 /// Props of [`LogView`].
 #[derive(Properties, PartialEq)]
 pub struct LogViewProps {
-    pub entries: Vec<Entry>,
+    pub log: Log,
+    pub filter: Filter,
+    /// The name of the imported file being shown instead of the live log.
+    pub imported: Option<String>,
+    pub onfilter: Callback<Filter>,
     pub onclear: Callback<()>,
+    pub onexport: Callback<()>,
+    /// A file chosen for Import: its name and text.
+    pub onimport: Callback<(String, String)>,
+    /// Back from an imported session to the live log.
+    pub onlive: Callback<()>,
+    /// Something the log could not do, in words.
+    pub onerror: Callback<String>,
 }
 
-/// The log, with its Clear button.
+/// The log, with its tools.
 #[function_component]
 pub fn LogView(props: &LogViewProps) -> Html {
+    let ids = use_ids();
     let list = use_node_ref();
+    let paused = use_state(|| false);
+    let pretty = use_state(|| false);
+    // The file being imported; replacing or dropping the reader aborts it.
+    let reading: Rc<RefCell<Option<FileReader>>> = use_mut_ref(|| None);
+    let (shown, total) = newest_matching(props.log.iter(), &props.filter, DRAWN_LIMIT);
     {
         // Follow new entries: after each render that added one, scroll to the end.
         let list = list.clone();
-        let last_id = props.entries.last().map(|entry| entry.id);
-        use_effect_with(last_id, move |_| {
-            if let Some(element) = list.cast::<web_sys::HtmlElement>() {
+        let last_id = shown.last().map(|entry| entry.id);
+        use_effect_with((last_id, *paused), move |(_, paused)| {
+            if let Some(element) = list.cast::<web_sys::HtmlElement>().filter(|_| !paused) {
                 element.set_scroll_top(element.scroll_height());
             }
         });
     }
+
+    let set_filter = |change: FilterChange| {
+        let (filter, onfilter) = (props.filter.clone(), props.onfilter.clone());
+        Callback::from(move |event: Event| {
+            let mut filter = filter.clone();
+            change(&mut filter, &event);
+            onfilter.emit(filter);
+        })
+    };
+    let onsearch = {
+        let (filter, onfilter) = (props.filter.clone(), props.onfilter.clone());
+        Callback::from(move |event: InputEvent| {
+            let search = event.target_unchecked_into::<HtmlInputElement>().value();
+            onfilter.emit(Filter { search, ..filter.clone() });
+        })
+    };
+    let ondirection = set_filter(Rc::new(|filter, event| {
+        filter.direction = Direction::from_label(&event.target_unchecked_into::<HtmlSelectElement>().value());
+    }));
+    let checked = |event: &Event| event.target_unchecked_into::<HtmlInputElement>().checked();
+    let onpause = {
+        let paused = paused.clone();
+        Callback::from(move |event: Event| paused.set(checked(&event)))
+    };
+    let onpretty = {
+        let pretty = pretty.clone();
+        Callback::from(move |event: Event| pretty.set(checked(&event)))
+    };
+    let onchoose = {
+        let onimport = props.onimport.clone();
+        Callback::from(move |event: Event| {
+            let input = event.target_unchecked_into::<HtmlInputElement>();
+            let Some(file) = input.files().and_then(|files| files.get(0)) else {
+                return;
+            };
+            // Choosing the same file again must fire `change` again.
+            input.set_value("");
+            let file = gloo::file::File::from(file);
+            let (name, onimport) = (file.name(), onimport.clone());
+            let reader = gloo::file::callbacks::read_as_text(&file, move |result| {
+                onimport.emit((name, result.unwrap_or_else(|error| format!("unreadable file: {error}"))));
+            });
+            *reading.borrow_mut() = Some(reader);
+        })
+    };
     let onclear = props.onclear.reform(|_: MouseEvent| ());
+    let onexport = props.onexport.reform(|_: MouseEvent| ());
+    let onlive = props.onlive.reform(|_: MouseEvent| ());
+    let filter = &props.filter;
+    let count = if total == props.log.len() {
+        format!("{} entries", props.log.len())
+    } else {
+        format!("{total} of {} entries", props.log.len())
+    };
     html! {
-        <section class="log-panel" aria-labelledby="log-heading">
+        <section class="log-panel" aria-labelledby={ids.of("log-heading")}>
             <div class="log-header">
-                <h2 id="log-heading">{ "Event log" }</h2>
-                <span class="count">{ format!("{} entries", props.entries.len()) }</span>
+                <h2 id={ids.of("log-heading")}>{ "Event log" }</h2>
+                <span class="count">{ count }</span>
+                <button type="button" onclick={onexport}>{ "Export" }</button>
+                <span class="field file-field">
+                    <label for={ids.of("import")}>{ "Import" }</label>
+                    <input id={ids.of("import")} type="file" accept=".json,application/json" onchange={onchoose} />
+                </span>
                 <button type="button" onclick={onclear}>{ "Clear" }</button>
             </div>
-            <ol class="log" role="log" aria-labelledby="log-heading" ref={list}>
-                { for props.entries.iter().map(entry_view) }
+            <div class="log-tools">
+                <fieldset class="kinds">
+                    <legend>{ "Show" }</legend>
+                    { for Kind::ALL.into_iter().map(|kind| {
+                        let id = ids.of(&format!("show-{}", kind.label()));
+                        let onchange = set_filter(Rc::new(move |filter, event| {
+                            filter.set_shown(kind, event.target_unchecked_into::<HtmlInputElement>().checked());
+                        }));
+                        html! {
+                            <span class="check">
+                                <input id={id.clone()} type="checkbox" checked={!filter.hidden.contains(&kind)} {onchange} />
+                                <label for={id}>{ kind.label() }</label>
+                            </span>
+                        }
+                    }) }
+                </fieldset>
+                <span class="field narrow">
+                    <label for={ids.of("direction")}>{ "Direction" }</label>
+                    <select id={ids.of("direction")} onchange={ondirection}>
+                        { for Direction::ALL.into_iter().map(|each| html! {
+                            <option value={each.label()} selected={each == filter.direction}>{ each.label() }</option>
+                        }) }
+                    </select>
+                </span>
+                <span class="field">
+                    <label for={ids.of("search")}>{ "Search" }</label>
+                    <input id={ids.of("search")} type="search" value={filter.search.clone()} oninput={onsearch} autocomplete="off" />
+                </span>
+                <span class="check">
+                    <input id={ids.of("pause")} type="checkbox" checked={*paused} onchange={onpause} />
+                    <label for={ids.of("pause")}>{ "Pause scrolling" }</label>
+                </span>
+                <span class="check">
+                    <input id={ids.of("pretty")} type="checkbox" checked={*pretty} onchange={onpretty} />
+                    <label for={ids.of("pretty")}>{ "Pretty JSON" }</label>
+                </span>
+            </div>
+            if let Some(name) = &props.imported {
+                <p class="log-note imported">
+                    { format!("Viewing the imported session {name}, not the live connection. ") }
+                    <button type="button" onclick={onlive}>{ "Back to live log" }</button>
+                </p>
+            }
+            if total > shown.len() {
+                <p class="log-note dropped" data-hidden-count={(total - shown.len()).to_string()}>
+                    { format!(
+                        "Showing the newest {} of {total} entries; the {} older ones are kept (Search, filters and \
+                         Export reach them) but not drawn, so the page stays fast.",
+                        shown.len(), total - shown.len()
+                    ) }
+                </p>
+            }
+            <ol class="log" role="log" aria-labelledby={ids.of("log-heading")} aria-relevant="additions" ref={list}>
+                { for shown.iter().map(|entry| html! {
+                    <LogRow key={entry.id} entry={SharedEntry(Rc::clone(entry))} pretty={*pretty}
+                            onerror={props.onerror.clone()} />
+                }) }
             </ol>
         </section>
     }
 }
 
-fn entry_view(entry: &Entry) -> Html {
+/// An entry as a prop: equal when it is the same shared entry, so a row whose
+/// entry did not change is not drawn again (its pairing changes make a new one).
+#[derive(Clone)]
+pub struct SharedEntry(pub Rc<Entry>);
+
+impl PartialEq for SharedEntry {
+    fn eq(&self, other: &SharedEntry) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// Props of [`LogRow`].
+#[derive(Properties, PartialEq)]
+pub struct LogRowProps {
+    pub entry: SharedEntry,
+    pub pretty: bool,
+    /// Why Copy failed. Must be the same callback on every render, or every
+    /// row is drawn again on every event.
+    pub onerror: Callback<String>,
+}
+
+/// One entry of the log.
+#[function_component]
+pub fn LogRow(props: &LogRowProps) -> Html {
+    let entry = &*props.entry.0;
+    let pretty = props.pretty;
     let kind = entry.record.kind().label();
+    let mut details = entry.details();
+    if pretty {
+        if let Some(formatted) = pretty_json(&entry.record) {
+            details.push(("JSON", formatted));
+        }
+    }
+    let onclick = {
+        let (entry, onerror) = (Rc::clone(&props.entry.0), props.onerror.clone());
+        Callback::from(move |_: MouseEvent| {
+            if let Err(message) = browser::copy_text(&entry.to_text()) {
+                onerror.emit(format!("Not copied: {message}"));
+            }
+        })
+    };
+    let link = entry.link.badge();
     html! {
-        <li key={entry.id} class={classes!("entry", kind)} data-kind={kind}>
+        <li class={classes!("entry", kind)} data-kind={kind} data-id={entry.id.to_string()}>
             <div class="entry-line">
+                <span class="id">{ format!("#{}", entry.id) }</span>
                 <time class="time">{ &entry.time }</time>
                 <span class="kind">{ kind }</span>
                 <span class="summary">{ entry.record.summary() }</span>
+                if let Some(link) = link {
+                    <span class={classes!("link", link.split(' ').next().map(str::to_owned))}>{ link }</span>
+                }
+                <button type="button" class="copy" {onclick} aria-label={format!("Copy entry {}", entry.id)}>
+                    { "Copy" }
+                </button>
             </div>
             <dl class="details">
-                { for entry.record.details().into_iter().map(|(name, value)| html! {
+                { for details.into_iter().map(|(name, value)| html! {
                     <div class="detail" data-name={name}>
                         <dt>{ name }</dt>
                         <dd>{ value }</dd>
@@ -60,4 +255,17 @@ fn entry_view(entry: &Entry) -> Html {
             </dl>
         </li>
     }
+}
+
+/// A text message's data pretty-printed, when it is a JSON object or array.
+fn pretty_json(record: &Record) -> Option<String> {
+    let (Record::Message { payload: Payload::Text(text), .. } | Record::Sent { payload: Payload::Text(text) }) = record
+    else {
+        return None;
+    };
+    let trimmed = text.trim_start();
+    if !(trimmed.starts_with('{') || trimmed.starts_with('[')) {
+        return None;
+    }
+    json::parse(text).ok().map(|value| value.to_pretty())
 }
