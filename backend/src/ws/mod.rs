@@ -98,20 +98,21 @@ impl Endpoint {
             };
             // Taking the TCP stream back out of hyper's wrapper drops hyper's
             // buffers; bytes it had already read belong to the WebSocket.
-            // The early bytes are copied out: hyper's buffer (8 KiB, usually
-            // empty) must not live as long as the connection.
             let upgraded = match upgraded.downcast::<TokioIo<TcpStream>>() {
                 Ok(parts) => {
                     endpoint.metrics.opened(requested.elapsed());
-                    return endpoint.serve(parts.io.into_inner(), parts.read_buf.to_vec(), permit).await;
+                    let (stream, early) = into_stream(parts);
+                    return endpoint.serve(stream, early, permit).await;
                 }
                 Err(upgraded) => upgraded,
             };
             match upgraded.downcast::<TokioIo<TlsStream<TcpStream>>>() {
                 Ok(parts) => {
                     endpoint.metrics.opened(requested.elapsed());
-                    let stream = Buffered::new(parts.io.into_inner());
-                    endpoint.serve(stream, parts.read_buf.to_vec(), permit).await;
+                    let (stream, early) = into_stream(parts);
+                    // Boxed: a TLS stream is several kilobytes, and inline it would
+                    // enlarge every connection's task, plain ones included.
+                    Box::pin(endpoint.serve(Buffered::new(stream), early, permit)).await;
                 }
                 Err(_) => warn!("upgraded connection is neither TCP nor TLS"),
             }
@@ -160,4 +161,12 @@ impl Endpoint {
             "connection closed"
         );
     }
+}
+
+/// The stream inside hyper's upgrade, and a copy of the bytes hyper had read
+/// past the request. hyper's read buffer (8 KiB, usually empty) is dropped here,
+/// so that it does not live as long as the connection.
+fn into_stream<S>(parts: hyper::upgrade::Parts<TokioIo<S>>) -> (S, Vec<u8>) {
+    let hyper::upgrade::Parts { io, read_buf, .. } = parts;
+    (io.into_inner(), read_buf.to_vec())
 }
