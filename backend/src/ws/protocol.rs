@@ -223,12 +223,14 @@ impl Protocol {
             if have == wanted {
                 break;
             }
-            let Some(&byte) = input.get(*position) else {
+            // Copy as much of the header as is known to be needed at once.
+            let take = (wanted - have).min(input.len() - *position);
+            if take == 0 {
                 return Ok(Step::NeedInput);
-            };
-            self.header[have] = byte;
-            self.header_len += 1;
-            *position += 1;
+            }
+            self.header[have..have + take].copy_from_slice(&input[*position..*position + take]);
+            self.header_len += take as u8;
+            *position += take;
         }
         let header = self.header;
         let header_len = usize::from(self.header_len);
