@@ -32,6 +32,8 @@ pub struct Backend {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Every line the backend has written to standard output so far.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Backend {
@@ -76,9 +78,23 @@ impl Backend {
         })
         .await
         .expect("the backend listens within 10 s");
-        // Keep draining the log so the backend never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Backend { child, addr }
+        // Keep reading the log, so the backend never blocks on a full pipe and
+        // tests can look at what it wrote.
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&log);
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Ok(mut log) = sink.lock() {
+                    log.push(line);
+                }
+            }
+        });
+        Backend { child, addr, log }
+    }
+
+    /// The lines the backend has logged so far (after its listening line).
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().map(|log| log.clone()).unwrap_or_default()
     }
 
     /// The page's address.
