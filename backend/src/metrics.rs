@@ -157,7 +157,7 @@ pub(crate) fn routes(metrics: Arc<Metrics>, stopping: CancellationToken) -> Boxe
     });
     let exposition = warp::path!("metrics")
         .map(move || text(StatusCode::OK, metrics.render(), "text/plain; version=0.0.4; charset=utf-8"));
-    warp::get().and(health.or(exposition).unify()).boxed()
+    warp::get().or(warp::head()).unify().and(health.or(exposition).unify()).boxed()
 }
 
 fn text(status: StatusCode, body: String, content_type: &'static str) -> HttpResponse {

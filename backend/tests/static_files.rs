@@ -145,3 +145,14 @@ async fn paths_cannot_leave_the_bundle() {
     let reply = http(server.addr, "GET /../Cargo.toml HTTP/1.1").await;
     assert_eq!(reply.status, 404);
 }
+
+#[tokio::test]
+async fn head_requests_get_the_headers_without_the_body() {
+    let dist = bundle();
+    let server = Running::start(dist.path(), |_| {}).await;
+    for path in ["/", "/frontend-0123abcd.js", "/healthz"] {
+        let reply = http(server.addr, &format!("HEAD {path} HTTP/1.1")).await;
+        assert_eq!(reply.status, 200, "{path}");
+        assert!(reply.body.is_empty(), "{path}");
+    }
+}

@@ -178,7 +178,10 @@ impl Bundle {
 
 /// Every route that is not `/ws`: the app's files and pages.
 pub(crate) fn routes(bundle: Arc<Bundle>) -> BoxedFilter<(HttpResponse,)> {
+    // HEAD gets the same headers; hyper leaves the body out.
     warp::get()
+        .or(warp::head())
+        .unify()
         .and(warp::path::full())
         .and(warp::header::headers_cloned())
         .then(move |path: FullPath, headers: HeaderMap| {
