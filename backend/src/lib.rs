@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+mod api;
 mod assets;
 pub mod config;
 mod metrics;

@@ -22,6 +22,7 @@ use tower_service::Service;
 use tracing::{debug, info, warn};
 use warp::Filter;
 
+use crate::api;
 use crate::assets::{self, Bundle};
 use crate::config::Config;
 use crate::metrics::{self, Metrics};
@@ -68,7 +69,12 @@ impl Server {
         let endpoint = Arc::new(Endpoint::new(&config, Arc::clone(&metrics), stopping.clone(), tracker.clone()));
         let bundle = Arc::new(Bundle::new(config.dist.as_deref()));
         let routes = warp::service(
-            metrics::routes(metrics, stopping.clone()).or(assets::routes(Arc::clone(&bundle))).unify().boxed(),
+            metrics::routes(metrics, stopping.clone())
+                .or(api::routes(u64::from(config.max_message_bytes)))
+                .unify()
+                .or(assets::routes(Arc::clone(&bundle)))
+                .unify()
+                .boxed(),
         );
 
         info!(addr = %local_addr, "listening on {web}://{local_addr} (WebSocket echo at {socket}://{local_addr}/ws)");

@@ -116,6 +116,20 @@ pub async fn http(addr: SocketAddr, request_head: &str) -> HttpReply {
     parse_reply(&raw)
 }
 
+/// Like [`http`], with a request body (and its `Content-Length`).
+pub async fn http_with_body(addr: SocketAddr, request_head: &str, body: &[u8]) -> HttpReply {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!("{request_head}\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut raw))
+        .await
+        .expect("reply within 5 s")
+        .unwrap();
+    parse_reply(&raw)
+}
+
 fn parse_reply(raw: &[u8]) -> HttpReply {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete head");
     let head = std::str::from_utf8(&raw[..split]).unwrap();
