@@ -102,24 +102,20 @@ impl HttpReply {
     }
 }
 
-/// Sends `request` (without the final blank line's `Connection: close`, which
-/// this adds) and reads the reply until the server closes.
+/// Sends `request_head` (this adds `Host` and `Connection: close`) and reads the
+/// reply until the server closes.
 pub async fn http(addr: SocketAddr, request_head: &str) -> HttpReply {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request = format!("{request_head}\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut raw))
-        .await
-        .expect("reply within 5 s")
-        .unwrap();
-    parse_reply(&raw)
+    exchange(addr, format!("{request_head}\r\nHost: {addr}\r\nConnection: close\r\n\r\n"), &[]).await
 }
 
 /// Like [`http`], with a request body (and its `Content-Length`).
 pub async fn http_with_body(addr: SocketAddr, request_head: &str, body: &[u8]) -> HttpReply {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
     let head = format!("{request_head}\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    exchange(addr, head, body).await
+}
+
+async fn exchange(addr: SocketAddr, head: String, body: &[u8]) -> HttpReply {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(body).await.unwrap();
     let mut raw = Vec::new();
