@@ -13,7 +13,8 @@ use std::time::Duration;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -71,53 +72,49 @@ impl Transport for TcpStream {
 /// buffer that exists only while it holds data.
 pub(crate) struct Buffered<S> {
     inner: S,
-    pending: Vec<u8>,
-    start: usize,
+    pending: BytesMut,
     eof: bool,
 }
 
 impl<S> Buffered<S> {
     pub(crate) fn new(inner: S) -> Buffered<S> {
-        Buffered { inner, pending: Vec::new(), start: 0, eof: false }
+        Buffered { inner, pending: BytesMut::new(), eof: false }
     }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Transport for Buffered<S> {
     fn ready(&mut self) -> impl Future<Output = io::Result<()>> + Send + '_ {
         std::future::poll_fn(|cx| {
-            if self.start < self.pending.len() || self.eof {
+            if !self.pending.is_empty() || self.eof {
                 return Poll::Ready(Ok(()));
             }
-            let mut chunk = vec![0; READ_BUFFER];
-            let mut buffer = ReadBuf::new(&mut chunk);
-            match Pin::new(&mut self.inner).poll_read(cx, &mut buffer) {
-                Poll::Ready(Ok(())) => {
-                    let read = buffer.filled().len();
-                    if read == 0 {
-                        self.eof = true;
-                    } else {
-                        chunk.truncate(read);
-                        self.pending = chunk;
-                        self.start = 0;
-                    }
+            // Read into spare capacity, not a zero-filled buffer (the same cost
+            // the plain TCP path avoids).
+            self.pending.reserve(READ_BUFFER);
+            match tokio_util::io::poll_read_buf(Pin::new(&mut self.inner), cx, &mut self.pending) {
+                Poll::Ready(Ok(0)) => {
+                    self.eof = true;
                     Poll::Ready(Ok(()))
                 }
+                Poll::Ready(Ok(_)) => Poll::Ready(Ok(())),
                 Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
-                Poll::Pending => Poll::Pending,
+                Poll::Pending => {
+                    // Waiting holds no buffer.
+                    self.pending = BytesMut::new();
+                    Poll::Pending
+                }
             }
         })
     }
 
     fn try_read_buf(&mut self, buffer: &mut Vec<u8>) -> io::Result<usize> {
-        if self.start == self.pending.len() {
+        if self.pending.is_empty() {
             return if self.eof { Ok(0) } else { Err(io::ErrorKind::WouldBlock.into()) };
         }
-        let taken = (buffer.capacity() - buffer.len()).min(self.pending.len() - self.start);
-        buffer.extend_from_slice(&self.pending[self.start..self.start + taken]);
-        self.start += taken;
-        if self.start == self.pending.len() {
-            self.pending = Vec::new();
-            self.start = 0;
+        let taken = (buffer.capacity() - buffer.len()).min(self.pending.len());
+        buffer.extend_from_slice(&self.pending.split_to(taken));
+        if self.pending.is_empty() {
+            self.pending = BytesMut::new();
         }
         Ok(taken)
     }
