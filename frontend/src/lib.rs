@@ -18,6 +18,7 @@ pub mod components;
 pub mod compose;
 pub mod connection;
 pub mod event_log;
+pub mod explain;
 pub mod filter;
 pub mod history;
 pub mod json;

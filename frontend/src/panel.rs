@@ -13,6 +13,7 @@ use crate::close_code::validate_close;
 use crate::components::burst_panel::BurstPanel;
 use crate::components::composer::Composer;
 use crate::components::connect_bar::ConnectBar;
+use crate::components::learn::{HandshakeInspector, TimelineView};
 use crate::components::log_view::LogView;
 use crate::components::stats_bar::StatsBar;
 use crate::compose::{self, Mode};
@@ -287,6 +288,9 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
             if let Some(notice) = &session.notice {
                 <p class="notice" role="alert">{ notice }</p>
             }
+            <HandshakeInspector report={session.handshake.clone()} inspect={session.settings.inspect}
+                                ready_state={session.ready_state} />
+            <TimelineView timeline={session.timeline.clone()} />
             <StatsBar traffic={session.traffic} {rtt} pending={session.pending()} {buffered} />
             <Composer draft={session.draft.clone()} {mode} ready_state={session.ready_state} file={file_info}
                       ondraft={dispatch(Action::EditDraft)} {onmode} {onsend} onolder={action(|| Action::HistoryOlder)}
