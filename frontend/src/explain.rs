@@ -7,6 +7,11 @@ use crate::event_log::{Entry, Link, Payload, Record};
 const RFC: &str = "https://www.rfc-editor.org/rfc/rfc6455#section-";
 const WHATWG: &str = "https://websockets.spec.whatwg.org/#";
 
+/// A property's name and its value as recorded.
+type Property = (String, String);
+/// A reference's label and its section number (RFC) or anchor (WHATWG).
+type Reference = (&'static str, &'static str);
+
 /// An entry's explanation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
@@ -23,105 +28,102 @@ pub struct Explanation {
 
 /// Explains `entry`.
 pub fn explain(entry: &Entry) -> Explanation {
-    let (interface, what, mut properties, references): (_, String, Vec<(String, String)>, Vec<(&str, &str)>) =
-        match &entry.record {
-            Record::Open { url, protocol, extensions } => (
-                "WebSocket",
-                "The opening handshake succeeded: the server answered 101 Switching Protocols with the right \
+    let (interface, what, mut properties, references): (_, String, Vec<Property>, Vec<Reference>) = match &entry.record
+    {
+        Record::Open { url, protocol, extensions } => (
+            "WebSocket",
+            "The opening handshake succeeded: the server answered 101 Switching Protocols with the right \
                  Sec-WebSocket-Accept, so readyState became OPEN and the open event fired on the WebSocket."
-                    .to_owned(),
-                vec![
-                    prop("WebSocket.url", url),
-                    prop("WebSocket.protocol", &quoted(protocol)),
-                    prop("WebSocket.extensions", &quoted(extensions)),
-                ],
-                vec![
-                    ("RFC 6455 §4.1 Client requirements (the handshake)", "4.1"),
-                    ("RFC 6455 §4.2 Server-side requirements", "4.2"),
-                    ("WHATWG: feedback from the protocol", "feedback-from-the-protocol"),
-                ],
-            ),
-            Record::Message { payload, origin } => {
-                let kind = match payload {
-                    Payload::Text(_) => "a text frame (opcode 0x1, UTF-8), so data is a string",
-                    Payload::Binary(_) => "a binary frame (opcode 0x2), so data is an ArrayBuffer (binaryType)",
-                };
-                let whose = if entry.link == Link::Report {
-                    " The server sent it of its own accord (a report), so it is not an echo."
-                } else {
-                    ""
-                };
-                (
-                    "MessageEvent",
-                    format!(
-                        "A whole message arrived in {kind}. The browser joined its frames and checked them before \
-                         firing message.{whose}"
-                    ),
-                    vec![
-                        prop(
-                            "MessageEvent.data",
-                            &format!("{} · {} bytes", payload.type_label(), payload.size_bytes()),
-                        ),
-                        prop("MessageEvent.origin", origin),
-                    ],
-                    vec![
-                        ("RFC 6455 §5.2 Base framing protocol", "5.2"),
-                        ("RFC 6455 §5.6 Data frames", "5.6"),
-                        ("WHATWG: feedback from the protocol", "feedback-from-the-protocol"),
-                    ],
-                )
-            }
-            Record::Sent { payload } => (
-                "WebSocket",
+                .to_owned(),
+            vec![
+                prop("WebSocket.url", url),
+                prop("WebSocket.protocol", &quoted(protocol)),
+                prop("WebSocket.extensions", &quoted(extensions)),
+            ],
+            vec![
+                ("RFC 6455 §4.1 Client requirements (the handshake)", "4.1"),
+                ("RFC 6455 §4.2 Server-side requirements", "4.2"),
+                ("WHATWG: feedback from the protocol", "feedback-from-the-protocol"),
+            ],
+        ),
+        Record::Message { payload, origin } => {
+            let kind = match payload {
+                Payload::Text(_) => "a text frame (opcode 0x1, UTF-8), so data is a string",
+                Payload::Binary(_) => "a binary frame (opcode 0x2), so data is an ArrayBuffer (binaryType)",
+            };
+            let whose = if entry.link == Link::Report {
+                " The server sent it of its own accord (a report), so it is not an echo."
+            } else {
+                ""
+            };
+            (
+                "MessageEvent",
                 format!(
-                    "Not an event: the page called WebSocket.send() with {} data. The browser put it in one frame, \
-                     masked as every client frame must be, and queued it (bufferedAmount counts it until sent).",
-                    payload.type_label()
+                    "A whole message arrived in {kind}. The browser joined its frames and checked them before \
+                         firing message.{whose}"
                 ),
-                vec![prop("send() argument", &format!("{} · {} bytes", payload.type_label(), payload.size_bytes()))],
+                vec![
+                    prop("MessageEvent.data", &format!("{} · {} bytes", payload.type_label(), payload.size_bytes())),
+                    prop("MessageEvent.origin", origin),
+                ],
                 vec![
                     ("RFC 6455 §5.2 Base framing protocol", "5.2"),
-                    ("RFC 6455 §5.3 Client-to-server masking", "5.3"),
-                    ("WHATWG: the send() method", "dom-websocket-send"),
-                ],
-            ),
-            Record::Close { code, reason, was_clean } => {
-                let how = if *was_clean {
-                    "Both sides exchanged close frames and the TCP connection ended, so wasClean is true."
-                } else {
-                    "The connection ended without a completed closing handshake, so wasClean is false."
-                };
-                (
-                    "CloseEvent",
-                    format!(
-                        "The connection is closed (readyState CLOSED). {how} Code {code}: {}",
-                        close_code::meaning(*code)
-                    ),
-                    vec![
-                        prop("CloseEvent.code", &code.to_string()),
-                        prop("CloseEvent.reason", &quoted(reason)),
-                        prop("CloseEvent.wasClean", &was_clean.to_string()),
-                    ],
-                    vec![
-                        ("RFC 6455 §5.5.1 Close", "5.5.1"),
-                        ("RFC 6455 §7.1.5 The WebSocket Connection Close Code", "7.1.5"),
-                        ("RFC 6455 §7.4.1 Defined status codes", "7.4.1"),
-                        ("WHATWG: the CloseEvent interface", "the-closeevent-interface"),
-                    ],
-                )
-            }
-            Record::Error => (
-                "Event",
-                "A plain Event named error: the connection failed (refused handshake, network error or protocol \
-                 violation). Browsers give pages no detail on purpose; a close event with code 1006 follows."
-                    .to_owned(),
-                vec![prop("Event.type", "error")],
-                vec![
-                    ("RFC 6455 §7.1.7 Fail the WebSocket Connection", "7.1.7"),
+                    ("RFC 6455 §5.6 Data frames", "5.6"),
                     ("WHATWG: feedback from the protocol", "feedback-from-the-protocol"),
                 ],
+            )
+        }
+        Record::Sent { payload } => (
+            "WebSocket",
+            format!(
+                "Not an event: the page called WebSocket.send() with {} data. The browser put it in one frame, \
+                     masked as every client frame must be, and queued it (bufferedAmount counts it until sent).",
+                payload.type_label()
             ),
-        };
+            vec![prop("send() argument", &format!("{} · {} bytes", payload.type_label(), payload.size_bytes()))],
+            vec![
+                ("RFC 6455 §5.2 Base framing protocol", "5.2"),
+                ("RFC 6455 §5.3 Client-to-server masking", "5.3"),
+                ("WHATWG: the send() method", "dom-websocket-send"),
+            ],
+        ),
+        Record::Close { code, reason, was_clean } => {
+            let how = if *was_clean {
+                "Both sides exchanged close frames and the TCP connection ended, so wasClean is true."
+            } else {
+                "The connection ended without a completed closing handshake, so wasClean is false."
+            };
+            (
+                "CloseEvent",
+                format!(
+                    "The connection is closed (readyState CLOSED). {how} Code {code}: {}",
+                    close_code::meaning(*code)
+                ),
+                vec![
+                    prop("CloseEvent.code", &code.to_string()),
+                    prop("CloseEvent.reason", &quoted(reason)),
+                    prop("CloseEvent.wasClean", &was_clean.to_string()),
+                ],
+                vec![
+                    ("RFC 6455 §5.5.1 Close", "5.5.1"),
+                    ("RFC 6455 §7.1.5 The WebSocket Connection Close Code", "7.1.5"),
+                    ("RFC 6455 §7.4.1 Defined status codes", "7.4.1"),
+                    ("WHATWG: the CloseEvent interface", "the-closeevent-interface"),
+                ],
+            )
+        }
+        Record::Error => (
+            "Event",
+            "A plain Event named error: the connection failed (refused handshake, network error or protocol \
+                 violation). Browsers give pages no detail on purpose; a close event with code 1006 follows."
+                .to_owned(),
+            vec![prop("Event.type", "error")],
+            vec![
+                ("RFC 6455 §7.1.7 Fail the WebSocket Connection", "7.1.7"),
+                ("WHATWG: feedback from the protocol", "feedback-from-the-protocol"),
+            ],
+        ),
+    };
     if let Some(facts) = &entry.facts {
         properties.push(prop(
             "WebSocket.readyState",

@@ -294,7 +294,7 @@ fn explanation(entry: &Entry, id: AttrValue) -> Html {
             <p><code class="interface">{ explained.interface }</code>{ " · " }{ explained.what }</p>
             <dl class="details">
                 { for explained.properties.into_iter().map(|(name, value)| html! {
-                    <div class="detail" data-name={name.clone()}><dt>{ name }</dt><dd>{ value }</dd></div>
+                    <div class="property" data-name={name.clone()}><dt>{ name }</dt><dd>{ value }</dd></div>
                 }) }
             </dl>
             <ul class="references">
