@@ -4,10 +4,11 @@
 
 #![forbid(unsafe_code)]
 
+mod bundle;
 mod conformance;
 mod tools;
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -31,7 +32,7 @@ tasks:
                         the client is wstest (Python 2.7) when it can be, else kosoku (Python 3)
   dist                  build the release bundle into dist/
   setup                 install the pinned tools (wasm target, trunk, wasm-bindgen-cli,
-                        wasm-opt, Chromium and chromedriver) that are missing";
+                        wasm-opt, terser, Chromium and chromedriver) that are missing";
 
 fn main() -> ExitCode {
     let mut args = std::env::args_os().skip(1);
@@ -96,9 +97,15 @@ fn tool_path(npm_bin: &Path) -> Result<OsString> {
 fn dist() -> Result<OsString> {
     let npm_bin = tools::ensure(&root(), Need::Bundle)?;
     let path = tool_path(&npm_bin)?;
-    println!("xtask: building the release bundle into dist/");
-    run(Command::new("trunk").args(["build", "--release"]).current_dir(root()).env("PATH", &path))?;
+    build_bundle(&path)?;
     Ok(path)
+}
+
+/// `trunk build --release`, then what trunk cannot do itself (`bundle.rs`).
+fn build_bundle(path: &OsStr) -> Result<()> {
+    println!("xtask: building the release bundle into dist/");
+    run(Command::new("trunk").args(["build", "--release"]).current_dir(root()).env("PATH", path))?;
+    bundle::shrink(&root().join("dist"), path)
 }
 
 fn serve(backend_args: &[OsString]) -> Result<()> {
@@ -147,7 +154,7 @@ fn test() -> Result<()> {
         .args(["--", "-D", "warnings"]))?;
 
     step("release bundle and backend");
-    run(Command::new("trunk").args(["build", "--release"]).current_dir(root()).env("PATH", &path))?;
+    build_bundle(&path)?;
     run(cargo().args(["build", "--release", "--package", "backend"]))?;
     let backend_bin = root().join("target").join("release").join("backend");
     let dist = root().join("dist");

@@ -12,6 +12,8 @@ pub const TRUNK_VERSION: &str = "0.21.14";
 pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
 /// Debian's binaryen 108 cannot read what rustc 1.95 emits; npm's binaryen ships wasm-opt 132.
 pub const BINARYEN_VERSION: &str = "132.0.0";
+/// Minifies wasm-bindgen's JS glue, which trunk's own minifier cannot parse (`export default`).
+pub const TERSER_VERSION: &str = "5.51.4";
 
 /// What a task needs installed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +24,7 @@ pub enum Need {
     Tests,
 }
 
-/// Installs what `need` requires; returns the folder to put first on PATH (npm's wasm-opt).
+/// Installs what `need` requires; returns the folder to put first on PATH (npm's wasm-opt and terser).
 pub fn ensure(root: &Path, need: Need) -> Result<PathBuf> {
     check_lockfile_pin(root)?;
     ensure_wasm_target()?;
@@ -31,6 +33,7 @@ pub fn ensure(root: &Path, need: Need) -> Result<PathBuf> {
     // has, so it is installed without --locked.
     ensure_cargo_tool("wasm-bindgen", "wasm-bindgen-cli", WASM_BINDGEN_VERSION, &[])?;
     let npm_bin = ensure_binaryen(root)?;
+    ensure_terser(&npm_bin)?;
     if need == Need::Tests {
         ensure_debian_packages(&[
             ("/usr/bin/chromium", "chromium"),
@@ -94,6 +97,20 @@ fn ensure_binaryen(root: &Path) -> Result<PathBuf> {
         .arg(&prefix)
         .arg(format!("binaryen@{BINARYEN_VERSION}")))?;
     Ok(bin)
+}
+
+/// terser from npm, beside binaryen in `.tools/npm`.
+fn ensure_terser(npm_bin: &Path) -> Result<()> {
+    let reported = output(&npm_bin.join("terser").to_string_lossy(), &["--version"]).unwrap_or_default();
+    if reported.split_whitespace().any(|word| word == TERSER_VERSION) {
+        return Ok(());
+    }
+    let prefix = npm_bin.parent().and_then(Path::parent).ok_or("npm's bin folder has no prefix")?;
+    println!("xtask: installing terser {TERSER_VERSION} into {}", prefix.display());
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--save-exact", "--prefix"])
+        .arg(prefix)
+        .arg(format!("terser@{TERSER_VERSION}")))
 }
 
 /// Installs Debian packages whose marker file is missing. Chromium and its driver

@@ -1,0 +1,292 @@
+//! Shrinks the bundle trunk leaves in `dist/`, after `trunk build --release`.
+//!
+//! Two things trunk cannot do itself, worth about 7 KB of the page's gzipped size:
+//! - minify wasm-bindgen's JS glue (trunk's minifier stops at `export default` and
+//!   leaves the file as it is), here with terser;
+//! - shorten the import names: wasm-bindgen names each import `__wbg_<name>_<16 hex digits>`,
+//!   and those hashes, written once in the wasm and once in the JS, do not compress.
+//!   Each name found exactly once in the JS becomes `$<n>` in both files.
+//!
+//! Then the `integrity` hashes trunk wrote into `index.html` are replaced with those of the
+//! new files; each old hash must be there exactly once, or the build fails.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use base64::Engine as _;
+use sha2::{Digest, Sha384};
+
+use crate::{run, Result};
+
+/// Minifies the JS glue, shortens the import names and updates `index.html`'s integrity hashes.
+pub fn shrink(dist: &Path, path: &OsStr) -> Result<()> {
+    let js_path = only_file(dist, |name| name.ends_with(".js"))?;
+    let wasm_path = only_file(dist, |name| name.ends_with("_bg.wasm"))?;
+    let html_path = dist.join("index.html");
+    let old_js = std::fs::read(&js_path)?;
+    let old_wasm = std::fs::read(&wasm_path)?;
+
+    let minified_path = js_path.with_extension("min.js");
+    run(Command::new("terser")
+        .arg(&js_path)
+        .args(["--module", "--compress", "--mangle", "--output"])
+        .arg(&minified_path)
+        .env("PATH", path))?;
+    let minified = std::fs::read_to_string(&minified_path)?;
+    std::fs::remove_file(&minified_path)?;
+
+    let (wasm, js) = shorten_imports(&old_wasm, &minified)?;
+    let mut html = std::fs::read_to_string(&html_path)?;
+    html = replace_once(&html, &integrity(&old_js), &integrity(js.as_bytes()))?;
+    html = replace_once(&html, &integrity(&old_wasm), &integrity(&wasm))?;
+    std::fs::write(&js_path, &js)?;
+    std::fs::write(&wasm_path, &wasm)?;
+    std::fs::write(&html_path, html)?;
+    println!(
+        "xtask: shrank {} ({} -> {} bytes) and {} ({} -> {} bytes)",
+        js_path.display(),
+        old_js.len(),
+        js.len(),
+        wasm_path.display(),
+        old_wasm.len(),
+        wasm.len()
+    );
+    Ok(())
+}
+
+fn only_file(dir: &Path, wanted: impl Fn(&str) -> bool) -> Result<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.file_name().and_then(OsStr::to_str).is_some_and(&wanted) {
+            found.push(path);
+        }
+    }
+    match <[PathBuf; 1]>::try_from(found) {
+        Ok([path]) => Ok(path),
+        Err(found) => Err(format!("expected one such file in {}, found {found:?}", dir.display()).into()),
+    }
+}
+
+/// The value trunk writes into an `integrity` attribute.
+fn integrity(bytes: &[u8]) -> String {
+    format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(Sha384::digest(bytes)))
+}
+
+fn replace_once(text: &str, old: &str, new: &str) -> Result<String> {
+    match text.matches(old).count() {
+        1 => Ok(text.replacen(old, new, 1)),
+        count => Err(format!("expected `{old}` once in index.html, found it {count} times").into()),
+    }
+}
+
+/// Renames each import whose name occurs exactly once in `js` (there, as the key of the
+/// imports object) to `$<n>`, in the wasm's import section and in the JS. Other names,
+/// and every other section, stay as they are.
+fn shorten_imports(wasm: &[u8], js: &str) -> Result<(Vec<u8>, String)> {
+    let body = wasm.strip_prefix(b"\0asm\x01\0\0\0".as_slice()).ok_or("not a wasm module (version 1)")?;
+    let mut out = wasm[..8].to_vec();
+    let mut js = js.to_owned();
+    let mut reader = Reader { bytes: body, at: 0 };
+    let mut renamed = 0;
+    while !reader.done() {
+        let id = reader.byte()?;
+        let section = reader.bytes_with_length()?;
+        let section = match id {
+            2 => rename_in_import_section(section, &mut js, &mut renamed)?,
+            _ => section.to_vec(),
+        };
+        out.push(id);
+        write_leb(&mut out, section.len() as u64);
+        out.extend_from_slice(&section);
+    }
+    Ok((out, js))
+}
+
+fn rename_in_import_section(section: &[u8], js: &mut String, renamed: &mut usize) -> Result<Vec<u8>> {
+    let mut reader = Reader { bytes: section, at: 0 };
+    let count = reader.leb()?;
+    let mut out = Vec::with_capacity(section.len());
+    write_leb(&mut out, count);
+    for _ in 0..count {
+        let module = reader.bytes_with_length()?;
+        let name = std::str::from_utf8(reader.bytes_with_length()?)?;
+        let start = reader.at;
+        reader.import_description()?;
+        let description = &section[start..reader.at];
+        let new_name = match token_positions(js, name).as_slice() {
+            [at] => {
+                let new_name = format!("${renamed}");
+                *renamed += 1;
+                js.replace_range(*at..*at + name.len(), &new_name);
+                new_name
+            }
+            _ => name.to_owned(),
+        };
+        write_leb(&mut out, module.len() as u64);
+        out.extend_from_slice(module);
+        write_leb(&mut out, new_name.len() as u64);
+        out.extend_from_slice(new_name.as_bytes());
+        out.extend_from_slice(description);
+    }
+    if !reader.done() {
+        return Err("the import section has bytes after its last import".into());
+    }
+    Ok(out)
+}
+
+/// Where `name` occurs in `js` as a whole identifier.
+fn token_positions(js: &str, name: &str) -> Vec<usize> {
+    let is_identifier = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
+    js.match_indices(name)
+        .map(|(at, _)| at)
+        .filter(|&at| {
+            !js[..at].chars().next_back().is_some_and(is_identifier)
+                && !js[at + name.len()..].chars().next().is_some_and(is_identifier)
+        })
+        .collect()
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn done(&self) -> bool {
+        self.at >= self.bytes.len()
+    }
+
+    fn byte(&mut self) -> Result<u8> {
+        let byte = *self.bytes.get(self.at).ok_or("the wasm module ends early")?;
+        self.at += 1;
+        Ok(byte)
+    }
+
+    fn leb(&mut self) -> Result<u64> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.byte()?;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err("a LEB128 number in the wasm module is too long".into())
+    }
+
+    fn bytes_with_length(&mut self) -> Result<&'a [u8]> {
+        let length = usize::try_from(self.leb()?)?;
+        let end =
+            self.at.checked_add(length).filter(|&end| end <= self.bytes.len()).ok_or("the wasm module ends early")?;
+        let bytes = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(bytes)
+    }
+
+    /// Skips an import's description: a function, table, memory, global or tag.
+    fn import_description(&mut self) -> Result<()> {
+        match self.byte()? {
+            0 => self.leb().map(drop),
+            1 => {
+                self.value_type()?;
+                self.limits()
+            }
+            2 => self.limits(),
+            3 => {
+                self.value_type()?;
+                self.byte().map(drop)
+            }
+            4 => {
+                self.byte()?;
+                self.leb().map(drop)
+            }
+            kind => Err(format!("unknown import kind {kind}").into()),
+        }
+    }
+
+    fn value_type(&mut self) -> Result<()> {
+        // (ref null? heaptype) carries its heap type after the prefix.
+        if let 0x63 | 0x64 = self.byte()? {
+            self.leb()?;
+        }
+        Ok(())
+    }
+
+    fn limits(&mut self) -> Result<()> {
+        let flags = self.byte()?;
+        self.leb()?;
+        if flags & 1 != 0 {
+            self.leb()?;
+        }
+        Ok(())
+    }
+}
+
+fn write_leb(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(out: &mut Vec<u8>, name: &str) {
+        write_leb(out, name.len() as u64);
+        out.extend_from_slice(name.as_bytes());
+    }
+
+    /// A module with a type section, then imports: two functions, a memory and a global.
+    fn module(names: [&str; 4]) -> Vec<u8> {
+        let mut imports = vec![4];
+        for (name_at, description) in names.iter().zip([&[0, 0][..], &[0, 0], &[2, 1, 1, 0x80, 0x02], &[3, 0x7f, 0]]) {
+            name(&mut imports, "./glue.js");
+            name(&mut imports, name_at);
+            imports.extend_from_slice(description);
+        }
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        wasm.extend_from_slice(&[1, 4, 1, 0x60, 0, 0]);
+        wasm.push(2);
+        write_leb(&mut wasm, imports.len() as u64);
+        wasm.extend_from_slice(&imports);
+        wasm
+    }
+
+    #[test]
+    fn shortens_names_found_once_and_keeps_the_rest() {
+        let names = ["__wbg_log_0123456789abcdef", "__wbindgen_twice", "memory", "__wbg_g_fedcba9876543210"];
+        let js = "const i={__wbg_log_0123456789abcdef:function(n){},__wbindgen_twice:1,x__wbg_g_fedcba9876543210:2,\
+                  __wbg_g_fedcba9876543210:3};__wbindgen_twice;";
+        let (wasm, js) = shorten_imports(&module(names), js).unwrap();
+        assert_eq!(wasm, module(["$0", "__wbindgen_twice", "memory", "$1"]));
+        assert_eq!(
+            js,
+            "const i={$0:function(n){},__wbindgen_twice:1,x__wbg_g_fedcba9876543210:2,$1:3};__wbindgen_twice;"
+        );
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_module() {
+        assert!(shorten_imports(b"\0asm\x02\0\0\0", "").is_err());
+        let mut cut = module(["a", "b", "c", "d"]);
+        cut.truncate(cut.len() - 2);
+        assert!(shorten_imports(&cut, "").is_err());
+    }
+
+    #[test]
+    fn replaces_an_integrity_hash_only_when_it_is_there_once() {
+        assert_eq!(replace_once("a x b", "x", "y").unwrap(), "a y b");
+        assert!(replace_once("a b", "x", "y").is_err());
+        assert!(replace_once("x x", "x", "y").is_err());
+        assert_eq!(integrity(b"abc").len(), "sha384-".len() + 64);
+    }
+}
