@@ -5,7 +5,9 @@
 //!   leaves the file as it is), here with terser;
 //! - shorten the import names: wasm-bindgen names each import `__wbg_<name>_<16 hex digits>`,
 //!   and those hashes, written once in the wasm and once in the JS, do not compress.
-//!   Each name found exactly once in the JS becomes `$<n>` in both files.
+//!   Each name found exactly once in the JS becomes `$<n>` in both files; so does the import
+//!   module's name (`"./frontend_bg.js"`, repeated on every import) and each export named with
+//!   rustc's symbol hash (`…__h<16 hex digits>`, the closure shims), everywhere the JS uses it.
 //!
 //! Then the `integrity` hashes trunk wrote into `index.html` are replaced with those of the
 //! new files; each old hash must be there exactly once, or the build fails.
@@ -36,7 +38,7 @@ pub fn shrink(dist: &Path, path: &OsStr) -> Result<()> {
     let minified = std::fs::read_to_string(&minified_path)?;
     std::fs::remove_file(&minified_path)?;
 
-    let (wasm, js) = shorten_imports(&old_wasm, &minified)?;
+    let (wasm, js) = shorten_names(&old_wasm, &minified)?;
     let mut html = std::fs::read_to_string(&html_path)?;
     html = replace_once(&html, &integrity(&old_js), &integrity(js.as_bytes()))?;
     html = replace_once(&html, &integrity(&old_wasm), &integrity(&wasm))?;
@@ -81,10 +83,11 @@ fn replace_once(text: &str, old: &str, new: &str) -> Result<String> {
     }
 }
 
-/// Renames each import whose name occurs exactly once in `js` (there, as the key of the
-/// imports object) to `$<n>`, in the wasm's import section and in the JS. Other names,
-/// and every other section, stay as they are.
-fn shorten_imports(wasm: &[u8], js: &str) -> Result<(Vec<u8>, String)> {
+/// Renames, in the wasm and in `js`: each import whose name occurs exactly once in `js` (there,
+/// as a key of the imports object) to `$<n>`; the import module, when `js` quotes it once, to
+/// `m<n>`; each export named with a symbol hash to `$e<n>`. Other names, and every other
+/// section, stay as they are.
+fn shorten_names(wasm: &[u8], js: &str) -> Result<(Vec<u8>, String)> {
     let body = wasm.strip_prefix(b"\0asm\x01\0\0\0".as_slice()).ok_or("not a wasm module (version 1)")?;
     let mut out = wasm[..8].to_vec();
     let mut js = js.to_owned();
@@ -95,6 +98,7 @@ fn shorten_imports(wasm: &[u8], js: &str) -> Result<(Vec<u8>, String)> {
         let section = reader.bytes_with_length()?;
         let section = match id {
             2 => rename_in_import_section(section, &mut js, &mut renamed)?,
+            7 => rename_in_export_section(section, &mut js)?,
             _ => section.to_vec(),
         };
         out.push(id);
@@ -109,8 +113,27 @@ fn rename_in_import_section(section: &[u8], js: &mut String, renamed: &mut usize
     let count = reader.leb()?;
     let mut out = Vec::with_capacity(section.len());
     write_leb(&mut out, count);
+    let mut modules: Vec<(&[u8], Vec<u8>)> = Vec::new();
     for _ in 0..count {
         let module = reader.bytes_with_length()?;
+        let module = match modules.iter().find(|(old, _)| *old == module) {
+            Some((_, new)) => new.clone(),
+            None => {
+                // The module is a quoted key of the imports object.
+                let quoted = format!("\"{}\"", std::str::from_utf8(module)?);
+                let new = match js.matches(&quoted).count() {
+                    1 => {
+                        let new = format!("m{}", modules.len());
+                        *js = js.replacen(&quoted, &format!("\"{new}\""), 1);
+                        new.into_bytes()
+                    }
+                    _ => module.to_vec(),
+                };
+                modules.push((module, new.clone()));
+                new
+            }
+        };
+        let module = module.as_slice();
         let name = std::str::from_utf8(reader.bytes_with_length()?)?;
         let start = reader.at;
         reader.import_description()?;
@@ -132,6 +155,44 @@ fn rename_in_import_section(section: &[u8], js: &mut String, renamed: &mut usize
     }
     if !reader.done() {
         return Err("the import section has bytes after its last import".into());
+    }
+    Ok(out)
+}
+
+/// Renames each export named with rustc's symbol hash to `$e<n>`, here and at every
+/// place the JS names it. Other exports (`memory`, `__wbindgen_malloc`, …) stay.
+fn rename_in_export_section(section: &[u8], js: &mut String) -> Result<Vec<u8>> {
+    let mut reader = Reader { bytes: section, at: 0 };
+    let count = reader.leb()?;
+    let mut out = Vec::with_capacity(section.len());
+    write_leb(&mut out, count);
+    let mut renamed = 0;
+    for _ in 0..count {
+        let name = std::str::from_utf8(reader.bytes_with_length()?)?;
+        let start = reader.at;
+        reader.byte()?;
+        reader.leb()?;
+        let description = &section[start..reader.at];
+        let hashed = name
+            .rsplit_once("__h")
+            .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|byte| byte.is_ascii_hexdigit()));
+        let positions = token_positions(js, name);
+        let new_name = if hashed && !positions.is_empty() {
+            let new_name = format!("$e{renamed}");
+            renamed += 1;
+            for at in positions.into_iter().rev() {
+                js.replace_range(at..at + name.len(), &new_name);
+            }
+            new_name
+        } else {
+            name.to_owned()
+        };
+        write_leb(&mut out, new_name.len() as u64);
+        out.extend_from_slice(new_name.as_bytes());
+        out.extend_from_slice(description);
+    }
+    if !reader.done() {
+        return Err("the export section has bytes after its last export".into());
     }
     Ok(out)
 }
@@ -245,41 +306,61 @@ mod tests {
         out.extend_from_slice(name.as_bytes());
     }
 
-    /// A module with a type section, then imports: two functions, a memory and a global.
-    fn module(names: [&str; 4]) -> Vec<u8> {
+    /// A module with a type section, imports from `glue` (two functions, a memory and a
+    /// global) and two exports.
+    fn module(glue: &str, names: [&str; 4], exports: [&str; 2]) -> Vec<u8> {
         let mut imports = vec![4];
         for (name_at, description) in names.iter().zip([&[0, 0][..], &[0, 0], &[2, 1, 1, 0x80, 0x02], &[3, 0x7f, 0]]) {
-            name(&mut imports, "./glue.js");
+            name(&mut imports, glue);
             name(&mut imports, name_at);
             imports.extend_from_slice(description);
         }
+        let mut export_section = vec![2];
+        for (index, export) in exports.iter().enumerate() {
+            name(&mut export_section, export);
+            export_section.extend_from_slice(&[0, index as u8]);
+        }
         let mut wasm = b"\0asm\x01\0\0\0".to_vec();
         wasm.extend_from_slice(&[1, 4, 1, 0x60, 0, 0]);
-        wasm.push(2);
-        write_leb(&mut wasm, imports.len() as u64);
-        wasm.extend_from_slice(&imports);
+        for (id, section) in [(2, imports), (7, export_section)] {
+            wasm.push(id);
+            write_leb(&mut wasm, section.len() as u64);
+            wasm.extend_from_slice(&section);
+        }
         wasm
     }
 
     #[test]
     fn shortens_names_found_once_and_keeps_the_rest() {
         let names = ["__wbg_log_0123456789abcdef", "__wbindgen_twice", "memory", "__wbg_g_fedcba9876543210"];
+        let exports = ["__wbindgen_malloc", "invoke__h0123456789abcdef"];
         let js = "const i={__wbg_log_0123456789abcdef:function(n){},__wbindgen_twice:1,x__wbg_g_fedcba9876543210:2,\
-                  __wbg_g_fedcba9876543210:3};__wbindgen_twice;";
-        let (wasm, js) = shorten_imports(&module(names), js).unwrap();
-        assert_eq!(wasm, module(["$0", "__wbindgen_twice", "memory", "$1"]));
+                  __wbg_g_fedcba9876543210:3};__wbindgen_twice;return{\"./glue.js\":i};\
+                  w.invoke__h0123456789abcdef(1);w.invoke__h0123456789abcdef(2);w.__wbindgen_malloc(3)";
+        let (wasm, js) = shorten_names(&module("./glue.js", names, exports), js).unwrap();
+        let names = ["$0", "__wbindgen_twice", "memory", "$1"];
+        assert_eq!(wasm, module("m0", names, ["__wbindgen_malloc", "$e0"]));
         assert_eq!(
             js,
-            "const i={$0:function(n){},__wbindgen_twice:1,x__wbg_g_fedcba9876543210:2,$1:3};__wbindgen_twice;"
+            "const i={$0:function(n){},__wbindgen_twice:1,x__wbg_g_fedcba9876543210:2,$1:3};__wbindgen_twice;\
+             return{\"m0\":i};w.$e0(1);w.$e0(2);w.__wbindgen_malloc(3)"
         );
     }
 
     #[test]
+    fn keeps_a_module_name_the_js_does_not_hold_once() {
+        let names = ["a", "b", "c", "d"];
+        let exports = ["e", "f"];
+        let (wasm, _) = shorten_names(&module("./glue.js", names, exports), "").unwrap();
+        assert_eq!(wasm, module("./glue.js", names, exports));
+    }
+
+    #[test]
     fn refuses_what_is_not_a_module() {
-        assert!(shorten_imports(b"\0asm\x02\0\0\0", "").is_err());
-        let mut cut = module(["a", "b", "c", "d"]);
+        assert!(shorten_names(b"\0asm\x02\0\0\0", "").is_err());
+        let mut cut = module("./glue.js", ["a", "b", "c", "d"], ["e", "f"]);
         cut.truncate(cut.len() - 2);
-        assert!(shorten_imports(&cut, "").is_err());
+        assert!(shorten_names(&cut, "").is_err());
     }
 
     #[test]
