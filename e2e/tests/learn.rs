@@ -53,6 +53,12 @@ async fn the_inspector_shows_and_verifies_the_handshake_and_echoes_still_pair() 
     assert!(verdict.text().await.unwrap().starts_with("verified"));
     let steps = browser.text(&shown(".steps")).await.unwrap();
     assert!(steps.contains(&format!("{key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11")), "{steps}");
+    // `E2E_SCREENSHOT_INSPECTOR=docs/inspector.png` refreshes the README's picture of it.
+    if let Some(path) = std::env::var_os("E2E_SCREENSHOT_INSPECTOR") {
+        browser.client.set_window_size(1200, 1400).await.unwrap();
+        browser.eval(&format!("document.querySelector('{}').scrollIntoView(); return 0;", shown(".http-head"))).await;
+        std::fs::write(path, browser.client.screenshot().await.unwrap()).expect("write the screenshot");
+    }
 
     let log = browser.wait_for_entry("message", 0).await;
     let report = log.iter().find(|entry| entry.kind == "message").unwrap();
