@@ -21,6 +21,7 @@ pub mod event_log;
 pub mod filter;
 pub mod history;
 pub mod json;
+pub mod lab;
 pub mod panel;
 pub mod ready_state;
 pub mod session_file;

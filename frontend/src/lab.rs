@@ -1,0 +1,150 @@
+//! The lab endpoint (`/ws/lab`): its URLs, how the page tells its commands and
+//! reports from echoes, and how a report reads in the log.
+//!
+//! On a lab connection a text message starting with `/` is a command: the
+//! server obeys it instead of echoing it. What the server says back is a text
+//! message holding one JSON object whose first key is `"server"`.
+
+use crate::json::{self, Value};
+
+/// The path of the lab endpoint.
+pub const LAB_PATH: &str = "/ws/lab";
+
+/// Whether `url` (a `ws://` or `wss://` URL) points at the lab endpoint, with or
+/// without a query (`?status=503` refuses the upgrade, `?inspect` asks for the
+/// handshake report).
+pub fn is_lab_url(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = rest.find('/').map_or("", |slash| &rest[slash..]);
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    path.ends_with(LAB_PATH)
+}
+
+/// The lab URL beside the default socket URL (`ws://host/ws` → `ws://host/ws/lab`).
+pub fn lab_url(socket_url: &str) -> String {
+    let base = socket_url.split(['?', '#']).next().unwrap_or_default();
+    let base = base.strip_suffix("/lab").unwrap_or(base);
+    format!("{}/lab", base.trim_end_matches('/'))
+}
+
+/// The lab URL whose upgrade the server refuses with `status`.
+pub fn refuse_url(socket_url: &str, status: u16) -> String {
+    format!("{}?status={status}", lab_url(socket_url))
+}
+
+/// Whether a text sent on a lab connection is a command (which the server does
+/// not echo).
+pub fn is_command(text: &str) -> bool {
+    text.starts_with('/')
+}
+
+/// The text a `/fragment <n> <text>` command makes the server send back (as one
+/// message in several frames), if `command` is one.
+pub fn fragment_reply(command: &str) -> Option<&str> {
+    let rest = command.strip_prefix("/fragment ")?;
+    let (_, text) = rest.split_once(' ')?;
+    Some(text)
+}
+
+/// The server's report in a received text, when it is one: a JSON object whose
+/// first key is `"server"`. Only texts that start with `{` are parsed.
+pub fn server_report(text: &str) -> Option<Value> {
+    if !text.starts_with('{') {
+        return None;
+    }
+    match json::parse(text) {
+        Ok(Value::Object(members)) if members.first().is_some_and(|(key, _)| key == "server") => {
+            Some(Value::Object(members))
+        }
+        _ => None,
+    }
+}
+
+/// A lab report in words, for the log; `None` for texts that are not a report
+/// the lab sends. A malformed report is described as far as it can be.
+pub fn describe_report(text: &str) -> Option<String> {
+    let report = server_report(text)?;
+    let field = |key: &str| match report.get(key) {
+        Some(Value::Number(number)) => number.clone(),
+        Some(Value::String(text)) => text.clone(),
+        _ => "?".to_owned(),
+    };
+    let described = match report.get("server").and_then(Value::as_str)? {
+        "pong" => format!("pong came {} ms after the ping (the browser answered it; no event)", field("ms")),
+        "delay" => format!("later echoes wait {} ms", field("ms")),
+        "fragmented" => {
+            format!("sent {} frames of {} bytes; the browser fired one message event", field("frames"), field("bytes"))
+        }
+        "error" => format!("error: {}", field("message")),
+        "help" => {
+            let commands = report.get("commands").and_then(Value::as_array).unwrap_or_default();
+            let names: Vec<&str> = commands.iter().filter_map(Value::as_str).collect();
+            format!("commands: {}", names.join(", "))
+        }
+        _ => return None,
+    };
+    Some(format!("server: {described}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lab_urls_are_recognised_and_made() {
+        assert!(is_lab_url("ws://h:3000/ws/lab"));
+        assert!(is_lab_url("wss://h/ws/lab?status=503"));
+        assert!(is_lab_url("ws://h/ws/lab#x"));
+        assert!(!is_lab_url("ws://h/ws"));
+        assert!(!is_lab_url("ws://h/ws/labs"));
+        assert!(!is_lab_url("ws://h/ws?x=/ws/lab"));
+        assert!(!is_lab_url("not a url"));
+        assert_eq!(lab_url("ws://h:3000/ws"), "ws://h:3000/ws/lab");
+        assert_eq!(lab_url("wss://h/ws/lab?status=500"), "wss://h/ws/lab");
+        assert_eq!(refuse_url("ws://h/ws", 503), "ws://h/ws/lab?status=503");
+    }
+
+    #[test]
+    fn commands_and_fragment_replies() {
+        assert!(is_command("/drop"));
+        assert!(!is_command(" /drop"));
+        assert_eq!(fragment_reply("/fragment 3 hello world"), Some("hello world"));
+        assert_eq!(fragment_reply("/fragment 3"), None);
+        assert_eq!(fragment_reply("/delay 3 x"), None);
+    }
+
+    #[test]
+    fn reports_are_objects_whose_first_key_is_server() {
+        assert!(server_report(r#"{"server":"delay","ms":5}"#).is_some());
+        assert!(server_report(r#"{"ms":5,"server":"delay"}"#).is_none());
+        assert!(server_report(r#"["server"]"#).is_none());
+        assert!(server_report(r#"{"server":"#).is_none());
+        assert!(server_report("hello").is_none());
+    }
+
+    #[test]
+    fn reports_read_as_words() {
+        let check = |text: &str, expected: Option<&str>| assert_eq!(describe_report(text).as_deref(), expected);
+        check(
+            r#"{"server":"pong","ms":0.412}"#,
+            Some("server: pong came 0.412 ms after the ping (the browser answered it; no event)"),
+        );
+        check(r#"{"server":"delay","ms":500}"#, Some("server: later echoes wait 500 ms"));
+        check(
+            r#"{"server":"fragmented","frames":3,"bytes":11}"#,
+            Some("server: sent 3 frames of 11 bytes; the browser fired one message event"),
+        );
+        check(
+            r#"{"server":"error","message":"unknown command /x; try /help"}"#,
+            Some("server: error: unknown command /x; try /help"),
+        );
+        check(r#"{"server":"help","commands":["/drop","/help"]}"#, Some("server: commands: /drop, /help"));
+        check(
+            r#"{"server":"pong"}"#,
+            Some("server: pong came ? ms after the ping (the browser answered it; no event)"),
+        );
+        check(r#"{"server":"handshake"}"#, None);
+        check(r#"{"server":5}"#, None);
+        check("plain", None);
+    }
+}
