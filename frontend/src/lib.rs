@@ -30,3 +30,4 @@ pub mod socket_url;
 pub mod state;
 pub mod stats;
 pub mod tabs;
+pub mod wire;

@@ -166,9 +166,9 @@ pub enum Action {
     Disconnecting(ReadyState),
     /// The draft was sent: it is logged, remembered, and the box is emptied.
     Sent { record: Record, time: String, at_ms: f64 },
-    /// A lab command (or any text the page sends for itself) was sent; the
-    /// draft and history stay as they are.
-    Command { text: String, time: String, at_ms: f64 },
+    /// The page sent a text of its own (a lab command, a comparison's message);
+    /// the draft and history stay as they are.
+    PageSent { text: String, time: String, at_ms: f64 },
     /// `count` copies of a burst's message were sent, one after another, at
     /// about `time`. One action per batch keeps a burst to one render per batch.
     BurstSent { payload: Payload, count: usize, time: String, at_ms: f64 },
@@ -280,7 +280,7 @@ impl Session {
                 self.draft.clear();
                 self.notice = None;
             }
-            Action::Command { text, time, at_ms } => {
+            Action::PageSent { text, time, at_ms } => {
                 self.log_sent(Record::Sent { payload: Payload::Text(text) }, time, at_ms);
             }
             Action::BurstSent { payload, count, time, at_ms } => {
@@ -752,7 +752,7 @@ mod tests {
     }
 
     fn command(text: &str, at_ms: f64) -> Action {
-        Action::Command { text: text.into(), time: "t".into(), at_ms }
+        Action::PageSent { text: text.into(), time: "t".into(), at_ms }
     }
 
     #[test]
