@@ -129,7 +129,7 @@ fn close_record(_: &WebSocket, event: &Event) -> Record {
 }
 
 /// The browser's words for an exception, e.g. `SyntaxError: The URL's scheme must be …`.
-fn describe_js_error(error: JsValue) -> String {
+pub fn describe_js_error(error: JsValue) -> String {
     match error.dyn_ref::<js_sys::Error>() {
         Some(error) => format!("{}: {}", error.name(), error.message()),
         None => error.as_string().unwrap_or_else(|| "the browser refused without saying why".to_owned()),

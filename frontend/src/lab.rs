@@ -14,10 +14,20 @@ pub const LAB_PATH: &str = "/ws/lab";
 /// without a query (`?status=503` refuses the upgrade, `?inspect` asks for the
 /// handshake report).
 pub fn is_lab_url(url: &str) -> bool {
+    path_of(url).ends_with(LAB_PATH)
+}
+
+/// Whether `url` points at this server's echo: `/ws` or `/ws/lab`.
+pub fn is_echo_url(url: &str) -> bool {
+    let path = path_of(url);
+    path.ends_with("/ws") || path.ends_with(LAB_PATH)
+}
+
+/// The path of a URL, without query or fragment.
+fn path_of(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let path = rest.find('/').map_or("", |slash| &rest[slash..]);
-    let path = path.split(['?', '#']).next().unwrap_or_default();
-    path.ends_with(LAB_PATH)
+    path.split(['?', '#']).next().unwrap_or_default()
 }
 
 /// The lab URL beside the default socket URL (`ws://host/ws` → `ws://host/ws/lab`).
@@ -99,6 +109,7 @@ mod tests {
         assert!(!is_lab_url("ws://h/ws/labs"));
         assert!(!is_lab_url("ws://h/ws?x=/ws/lab"));
         assert!(!is_lab_url("not a url"));
+        assert!(is_echo_url("ws://h/ws?inspect") && is_echo_url("ws://h/ws/lab") && !is_echo_url("ws://h/other"));
         assert_eq!(lab_url("ws://h:3000/ws"), "ws://h:3000/ws/lab");
         assert_eq!(lab_url("wss://h/ws/lab?status=500"), "wss://h/ws/lab");
         assert_eq!(refuse_url("ws://h/ws", 503), "ws://h/ws/lab?status=503");

@@ -14,6 +14,7 @@ pub mod browser;
 pub mod chunked;
 pub mod close_code;
 pub mod codec;
+pub mod compare;
 pub mod components;
 pub mod compose;
 pub mod connection;

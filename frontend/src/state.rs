@@ -242,6 +242,11 @@ impl Session {
         }
     }
 
+    /// Whether the open connection is to the lab, which takes commands.
+    pub fn on_lab(&self) -> bool {
+        self.lab && self.ready_state == ReadyState::Open
+    }
+
     /// Sends waiting for their echo on the current connection.
     pub fn pending(&self) -> usize {
         self.in_flight.len() - self.answered

@@ -2,6 +2,7 @@
 //! messages costs on the wire, and how the results are summed up. Pure, so
 //! every number the page shows is tested natively.
 
+use crate::json::{self, Value};
 use crate::stats::summarize;
 
 /// The most messages one comparison sends each way.
@@ -141,12 +142,12 @@ pub struct Row {
     /// Bytes on the wire.
     pub bytes: u64,
     /// What the numbers include, when that needs saying.
-    pub note: &'static str,
+    pub note: String,
 }
 
 impl Row {
     /// The row for `method` from its tally.
-    pub fn new(method: Method, tally: &Tally, note: &'static str) -> Row {
+    pub fn new(method: Method, tally: &Tally, note: String) -> Row {
         let summary = summarize(&tally.latencies);
         Row {
             method,
@@ -158,6 +159,26 @@ impl Row {
             note,
         }
     }
+}
+
+/// Bytes of the opening handshake (the upgrade request's head and the `101`
+/// response's head) from the server's handshake report (`/ws?inspect`), or
+/// `None` when `text` is not one.
+pub fn handshake_bytes(text: &str) -> Option<u64> {
+    let report = json::parse(text).ok()?;
+    if report.get("server")?.as_str()? != "handshake" {
+        return None;
+    }
+    let head = |key: &str| -> Option<u64> {
+        let part = report.get(key)?;
+        let headers = part.get("headers")?.as_array()?;
+        let pairs = headers.iter().filter_map(|pair| match pair.as_array()? {
+            [Value::String(name), Value::String(value)] => Some((name.as_str(), value.as_str())),
+            _ => None,
+        });
+        Some(head_bytes(part.get("line")?.as_str()?, pairs))
+    };
+    Some(head("request")? + head("response")?)
 }
 
 /// `value` as a share of `largest`, 0–100, for a bar's length (0 when `largest` is 0).
@@ -214,11 +235,24 @@ mod tests {
         tally.exchange(100, 32, 80, 32);
         tally.exchange(100, 0, 70, 2);
         tally.latencies = vec![3.0, 1.0, 2.0, 10.0];
-        let row = Row::new(Method::Http, &tally, "");
+        let row = Row::new(Method::Http, &tally, String::new());
         assert_eq!((row.requests, row.bytes, row.messages), (2, 244 + 172, 4));
         assert_eq!((row.median_ms, row.max_ms), (2.0, 10.0));
-        let empty = Row::new(Method::WebSocket, &Tally::default(), "");
+        let empty = Row::new(Method::WebSocket, &Tally::default(), String::new());
         assert_eq!((empty.messages, empty.median_ms, empty.max_ms), (0, 0.0, 0.0));
+    }
+
+    #[test]
+    fn the_handshake_is_counted_from_the_servers_report() {
+        let report = r#"{"server":"handshake",
+            "request":{"line":"GET /ws HTTP/1.1","headers":[["host","h"],["upgrade","websocket"]]},
+            "response":{"line":"HTTP/1.1 101 Switching Protocols","headers":[["upgrade","websocket"]]}}"#;
+        let request = 16 + 2 + (4 + 2 + 1 + 2) + (7 + 2 + 9 + 2) + 2;
+        let response = 32 + 2 + (7 + 2 + 9 + 2) + 2;
+        assert_eq!(handshake_bytes(report), Some(request + response));
+        assert_eq!(handshake_bytes(r#"{"server":"pong","ms":1}"#), None);
+        assert_eq!(handshake_bytes(r#"{"server":"handshake"}"#), None);
+        assert_eq!(handshake_bytes("hello"), None);
     }
 
     #[test]

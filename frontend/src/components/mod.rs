@@ -2,9 +2,11 @@
 //! reports user actions through callbacks.
 
 pub mod burst_panel;
+pub mod compare_panel;
 pub mod composer;
 pub mod connect_bar;
 pub mod ids;
+pub mod lab_panel;
 pub mod log_view;
 pub mod reconnect_status;
 pub mod stats_bar;
