@@ -25,8 +25,8 @@ pub fn is_echo_url(url: &str) -> bool {
 
 /// The path of a URL, without query or fragment.
 fn path_of(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let path = rest.find('/').map_or("", |slash| &rest[slash..]);
+    // In `ws://host/path?query` the path starts at the third slash.
+    let path = url.match_indices('/').nth(2).map_or("", |(slash, _)| &url[slash..]);
     path.split(['?', '#']).next().unwrap_or_default()
 }
 

@@ -73,8 +73,9 @@ pub fn ComparePanel(props: &ComparePanelProps) -> Html {
             }
         })
     };
-    let input = |index: usize, name: &'static str, label: &'static str| {
-        let (value, fields) = (fields[index].clone(), fields.clone());
+    // The fields: Messages, Size and the polling interval.
+    let inputs = FIELDS.iter().enumerate().map(|(index, label)| {
+        let (id, value, fields) = (ids.of(&format!("compare-{index}")), fields[index].clone(), fields.clone());
         let oninput = Callback::from(move |event: InputEvent| {
             let mut values = (*fields).clone();
             values[index] = event.target_unchecked_into::<HtmlInputElement>().value();
@@ -82,17 +83,15 @@ pub fn ComparePanel(props: &ComparePanelProps) -> Html {
         });
         html! {
             <span class="field narrow">
-                <label for={ids.of(name)}>{ label }</label>
-                <input id={ids.of(name)} type="text" inputmode="numeric" {value} {oninput} />
+                <label for={id.clone()}>{ *label }</label>
+                <input {id} type="text" inputmode="numeric" {value} {oninput} />
             </span>
         }
-    };
+    });
     html! {
         <form class="compare" {onsubmit} aria-labelledby={ids.of("compare-heading")}>
             <h2 id={ids.of("compare-heading")}>{ "Polling versus WebSocket" }</h2>
-            { input(0, "compare-count", "Messages") }
-            { input(1, "compare-size", "Size") }
-            { input(2, "compare-interval", "Poll every (ms)") }
+            { for inputs }
             <button type="submit" disabled={progress.running}>{ "Compare with polling" }</button>
             if progress.running {
                 <button type="button" class="secondary" onclick={onstop}>{ "Stop" }</button>
@@ -110,6 +109,11 @@ pub fn ComparePanel(props: &ComparePanelProps) -> Html {
     }
 }
 
+/// The labels of the fields.
+const FIELDS: [&str; 3] = ["Messages", "Size", "Poll every (ms)"];
+/// The table's columns.
+const COLUMNS: [&str; 6] = ["Method", "Messages", "Median", "Max", "Requests", "Bytes on the wire"];
+
 fn results(rows: &[Row]) -> Html {
     let slowest = rows.iter().map(|row| row.median_ms).fold(0.0, f64::max);
     let largest = rows.iter().map(|row| row.bytes).max().unwrap_or(0) as f64;
@@ -121,23 +125,23 @@ fn results(rows: &[Row]) -> Html {
     html! {
         <div class="compare-result">
             <table>
-                <thead>
-                    <tr>
-                        <th scope="col">{ "Method" }</th><th scope="col">{ "Messages" }</th>
-                        <th scope="col">{ "Median" }</th><th scope="col">{ "Max" }</th>
-                        <th scope="col">{ "Requests" }</th><th scope="col">{ "Bytes on the wire" }</th>
-                    </tr>
-                </thead>
+                <thead><tr>{ for COLUMNS.iter().map(|name| html! { <th scope="col">{ *name }</th> }) }</tr></thead>
                 <tbody>
-                    { for rows.iter().map(|row| html! {
-                        <tr data-method={row.method.label()}>
-                            <th scope="row">{ row.method.label() }</th>
-                            <td>{ row.messages }</td>
-                            <td>{ format_ms(row.median_ms) }</td>
-                            <td>{ format_ms(row.max_ms) }</td>
-                            <td data-requests="">{ row.requests }</td>
-                            <td data-bytes="">{ row.bytes }{ (!row.note.is_empty()).then(|| format!(" ({})", row.note)) }</td>
-                        </tr>
+                    { for rows.iter().map(|row| {
+                        let note = if row.note.is_empty() { String::new() } else { format!(" ({})", row.note) };
+                        let cells = [
+                            row.messages.to_string(),
+                            format_ms(row.median_ms),
+                            format_ms(row.max_ms),
+                            row.requests.to_string(),
+                            format!("{}{note}", row.bytes),
+                        ];
+                        html! {
+                            <tr>
+                                <th scope="row">{ row.method.label() }</th>
+                                { for cells.into_iter().map(|cell| html! { <td>{ cell }</td> }) }
+                            </tr>
+                        }
                     }) }
                 </tbody>
             </table>

@@ -4,7 +4,7 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::components::ids::{use_ids, Ids};
+use crate::components::ids::use_ids;
 
 /// Props of [`LabPanel`].
 #[derive(Properties, PartialEq)]
@@ -19,48 +19,109 @@ pub struct LabPanelProps {
     pub onrefuse: Callback<String>,
 }
 
-/// A text field of the lab, kept by the component.
-fn field(ids: &Ids, name: &'static str, label: &'static str, value: &UseStateHandle<String>) -> Html {
-    let oninput = {
-        let value = value.clone();
-        Callback::from(move |event: InputEvent| value.set(event.target_unchecked_into::<HtmlInputElement>().value()))
-    };
-    html! {
-        <span class="field narrow">
-            <label for={ids.of(name)}>{ label }</label>
-            <input id={ids.of(name)} type="text" value={(**value).clone()} {oninput} autocomplete="off" />
-        </span>
-    }
+/// One button of the lab.
+struct Command {
+    button: &'static str,
+    /// The command; the fields' values follow it, separated by spaces. Empty
+    /// for "Refuse upgrade", which reconnects instead of sending.
+    command: &'static str,
+    /// Each field's label and first value.
+    fields: &'static [(&'static str, &'static str)],
+    /// What the browser will show, and why.
+    hint: &'static str,
 }
+
+const COMMANDS: [Command; 7] = [
+    Command {
+        button: "Close",
+        command: "/close",
+        fields: &[("Code", "4000"), ("Reason", "bye from the lab")],
+        hint: "The server sends a close frame with this code and reason; the browser answers it and fires close with \
+               the same code and reason, wasClean true (RFC 6455 5.5.1).",
+    },
+    Command {
+        button: "Drop connection",
+        command: "/drop",
+        fields: &[],
+        hint: "The server ends TCP without a close frame. With no close frame the browser reports close code 1006, \
+               wasClean false (RFC 6455 7.1.5); Chromium fires no error event first.",
+    },
+    Command {
+        button: "Delay echoes",
+        command: "/delay",
+        fields: &[("Delay (ms)", "500")],
+        hint: "Later echoes wait this long on the server (a report confirms): their RTT in the log grows by that much.",
+    },
+    Command {
+        button: "Server ping",
+        command: "/ping",
+        fields: &[],
+        hint: "The server sends a ping; the browser answers with a pong by itself. No event exists for either (the \
+               WHATWG API has none), so the server reports the pong's time as a message.",
+    },
+    Command {
+        button: "Fragmented message",
+        command: "/fragment",
+        fields: &[("Frames", "3"), ("Text", "one message, three frames")],
+        hint: "The server sends the text as one message in that many frames; the browser reassembles them and fires \
+               one message event, then the server reports the frames.",
+    },
+    Command { button: "Help", command: "/help", fields: &[], hint: "The server lists its commands." },
+    Command {
+        button: "Refuse upgrade",
+        command: "",
+        fields: &[("Status", "503")],
+        hint: "Reconnects to /ws/lab?status=N, which answers that HTTP status instead of 101. The page sees error, \
+               then close 1006: the status is hidden from scripts on purpose (only DevTools shows it).",
+    },
+];
 
 /// The lab's commands.
 #[function_component]
 pub fn LabPanel(props: &LabPanelProps) -> Html {
     let ids = use_ids();
-    let code = use_state(|| "4000".to_owned());
-    let reason = use_state(|| "bye from the lab".to_owned());
-    let delay = use_state(|| "500".to_owned());
-    let frames = use_state(|| "3".to_owned());
-    let text = use_state(|| "one message, three frames".to_owned());
-    let status = use_state(|| "503".to_owned());
-    // Each command: its button, what it sends, and what the browser will show.
-    let command = |name: &'static str, make: Box<dyn Fn() -> String>, hint: &'static str, fields: Html| {
-        let oncommand = props.oncommand.clone();
-        let onclick = Callback::from(move |_: MouseEvent| oncommand.emit(make()));
+    // Every field's value, in the order of COMMANDS.
+    let values = use_state(|| {
+        COMMANDS.iter().flat_map(|command| command.fields).map(|(_, value)| value.to_string()).collect::<Vec<_>>()
+    });
+    let mut first = 0;
+    let rows = COMMANDS.iter().map(|command| {
+        let range = first..first + command.fields.len();
+        first = range.end;
+        let fields = range.clone().zip(command.fields).map(|(index, (label, _))| {
+            let id = ids.of(&format!("lab-{index}"));
+            let (value, values) = (values[index].clone(), values.clone());
+            let oninput = Callback::from(move |event: InputEvent| {
+                let mut changed = (*values).clone();
+                changed[index] = event.target_unchecked_into::<HtmlInputElement>().value();
+                values.set(changed);
+            });
+            html! {
+                <span class="field narrow">
+                    <label for={id.clone()}>{ *label }</label>
+                    <input {id} type="text" {value} {oninput} autocomplete="off" />
+                </span>
+            }
+        });
+        let (values, name) = (values.clone(), command.command);
+        let (oncommand, onrefuse) = (props.oncommand.clone(), props.onrefuse.clone());
+        let onclick = Callback::from(move |_: MouseEvent| {
+            let given = &values[range.clone()];
+            match name {
+                "" => onrefuse.emit(given.concat()),
+                _ => oncommand.emit(
+                    std::iter::once(name).chain(given.iter().map(|value| value.trim())).collect::<Vec<_>>().join(" "),
+                ),
+            }
+        });
         html! {
             <div class="row lab-command">
-                { fields }
-                <button type="button" {onclick} disabled={!props.lab}>{ name }</button>
-                <p class="hint">{ hint }</p>
+                { for fields }
+                <button type="button" {onclick} disabled={!props.lab && !name.is_empty()}>{ command.button }</button>
+                <p class="hint">{ command.hint }</p>
             </div>
         }
-    };
-    let (code_value, reason_value, delay_value) = ((*code).clone(), (*reason).clone(), (*delay).clone());
-    let (frames_value, text_value) = ((*frames).clone(), (*text).clone());
-    let onrefuse = {
-        let (onrefuse, status) = (props.onrefuse.clone(), status.clone());
-        Callback::from(move |_: MouseEvent| onrefuse.emit((*status).clone()))
-    };
+    });
     html! {
         <section class="lab" aria-labelledby={ids.of("lab-heading")}>
             <div class="row">
@@ -72,34 +133,7 @@ pub fn LabPanel(props: &LabPanelProps) -> Html {
                    misbehaves on purpose. Use the lab endpoint, Connect, then try each. Reports come back as \
                    messages; the log reads them." }
             </p>
-            { command("Close", Box::new(move || format!("/close {} {}", code_value.trim(), reason_value)),
-                "The server sends a close frame with this code and reason; the browser answers it and fires close \
-                 with the same code and reason, wasClean true (RFC 6455 5.5.1).",
-                html! { <>{ field(&ids, "lab-code", "Code", &code) }{ field(&ids, "lab-reason", "Reason", &reason) }</> }) }
-            { command("Drop connection", Box::new(|| "/drop".to_owned()),
-                "The server ends TCP without a close frame. With no close frame the browser reports close code 1006, \
-                 wasClean false (RFC 6455 7.1.5); Chromium fires no error event first.",
-                Html::default()) }
-            { command("Delay echoes", Box::new(move || format!("/delay {}", delay_value.trim())),
-                "Later echoes wait this long on the server (a report confirms): their RTT in the log grows by that much.",
-                field(&ids, "lab-delay", "Delay (ms)", &delay)) }
-            { command("Server ping", Box::new(|| "/ping".to_owned()),
-                "The server sends a ping; the browser answers with a pong by itself. No event exists for either (the \
-                 WHATWG API has none), so the server reports the pong's time as a message.",
-                Html::default()) }
-            { command("Fragmented message", Box::new(move || format!("/fragment {} {}", frames_value.trim(), text_value)),
-                "The server sends the text as one message in that many frames; the browser reassembles them and fires \
-                 one message event, then the server reports the frames.",
-                html! { <>{ field(&ids, "lab-frames", "Frames", &frames) }{ field(&ids, "lab-text", "Text", &text) }</> }) }
-            { command("Help", Box::new(|| "/help".to_owned()), "The server lists its commands.", Html::default()) }
-            <div class="row lab-command">
-                { field(&ids, "lab-status", "Status", &status) }
-                <button type="button" onclick={onrefuse}>{ "Refuse upgrade" }</button>
-                <p class="hint">
-                    { "Reconnects to /ws/lab?status=N, which answers that HTTP status instead of 101. The page sees \
-                       error, then close 1006: the status is hidden from scripts on purpose (only DevTools shows it)." }
-                </p>
-            </div>
+            { for rows }
         </section>
     }
 }
