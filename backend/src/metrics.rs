@@ -19,8 +19,8 @@ use crate::ws::HttpResponse;
 const HANDSHAKE_BUCKETS: [f64; 11] = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
 
 /// Why upgrades are refused, as the `reason` label says it.
-pub(crate) const REFUSAL_REASONS: [&str; 6] =
-    ["method", "not_websocket", "bad_request", "origin", "connection_limit", "shutting_down"];
+pub(crate) const REFUSAL_REASONS: [&str; 7] =
+    ["method", "not_websocket", "bad_request", "origin", "connection_limit", "shutting_down", "lab"];
 
 /// What a message was.
 #[derive(Debug, Clone, Copy)]

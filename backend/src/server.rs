@@ -27,7 +27,7 @@ use crate::assets::{self, Bundle};
 use crate::config::Config;
 use crate::metrics::{self, Metrics};
 use crate::tls;
-use crate::ws::Endpoint;
+use crate::ws::{Endpoint, Route};
 
 /// A bound, not yet serving, echo server.
 pub struct Server {
@@ -183,10 +183,9 @@ async fn serve_connection<I, R>(
         let endpoint = Arc::clone(&endpoint);
         let mut routes = routes.clone();
         async move {
-            if request.uri().path() == "/ws" {
-                Ok::<_, Infallible>(endpoint.upgrade(request, peer))
-            } else {
-                routes.call(request).await
+            match Route::at(request.uri().path()) {
+                Some(route) => Ok::<_, Infallible>(endpoint.upgrade(request, peer, route)),
+                None => routes.call(request).await,
             }
         }
     });

@@ -69,6 +69,17 @@ async fn echo_through(port: u16, text: &str) {
     while client.next().await.is_some() {}
 }
 
+/// One HTTP/1.1 request on a fresh connection; the whole reply.
+async fn request(port: u16, head: &str, body: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let head = format!("{head}\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body.as_bytes()).await.unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await.unwrap();
+    reply
+}
+
 /// `websocket_connections_total` of one backend, asked directly.
 async fn connections_total(backend: &Backend) -> u64 {
     let mut stream = TcpStream::connect(backend.addr).await.unwrap();
@@ -95,6 +106,15 @@ async fn nginx_spreads_connections_and_fails_over_when_a_backend_stops() {
     assert_eq!(on_first + on_second, 6);
     assert!(on_first > 0 && on_second > 0, "nginx used only one backend: {on_first} and {on_second}");
 
+    // A polling mailbox is one backend's state: its writes and reads must meet
+    // there (round-robin would lose about half of these).
+    for index in 0..8 {
+        let posted = request(nginx.port, &format!("POST /api/mailbox/box-{index} HTTP/1.1"), &format!("m{index}")).await;
+        assert!(posted.starts_with("HTTP/1.1 204"), "{posted}");
+        let read = request(nginx.port, &format!("GET /api/mailbox/box-{index} HTTP/1.1"), "").await;
+        assert!(read.ends_with(&format!("[\"m{index}\"]")), "box-{index}: {read}");
+    }
+
     first.terminate().await;
     assert!(first.wait().await.success());
     for round in 0..4 {
@@ -103,9 +123,6 @@ async fn nginx_spreads_connections_and_fails_over_when_a_backend_stops() {
     assert_eq!(connections_total(&second).await, on_second + 4, "new connections land on the remaining backend");
 
     // Pages pass through too.
-    let mut stream = TcpStream::connect(("127.0.0.1", nginx.port)).await.unwrap();
-    stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).await.unwrap();
+    let reply = request(nginx.port, "GET / HTTP/1.1", "").await;
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
 }

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::keepalive::{Due, KeepAlive};
 use super::protocol::{code, write_ping, Counts, Outcome, Protocol};
+use super::stage::{Action, Stage};
 use crate::metrics::{Kind as MessageKind, Metrics};
 
 /// How much one read takes in.
@@ -166,6 +167,9 @@ pub(crate) struct Summary {
     pub(crate) closed_by: ClosedBy,
 }
 
+/// How a connection ended, once it has: the close code and who ended it.
+type Ended = Option<(Option<u16>, ClosedBy)>;
+
 /// Why writing stopped.
 enum WriteStop {
     /// The socket failed.
@@ -175,18 +179,29 @@ enum WriteStop {
     Stalled,
 }
 
-/// Echoes until the connection ends. `early` holds bytes that arrived with the
-/// upgrade request, which already belong to the WebSocket.
-pub(crate) async fn echo<T: Transport>(
+/// What one connection starts with besides its socket.
+pub(crate) struct Start {
+    /// Bytes that arrived with the upgrade request, which already belong to the WebSocket.
+    pub(crate) early: Vec<u8>,
+    /// Frames to send before anything else (the handshake report), or nothing.
+    pub(crate) greeting: Vec<u8>,
+}
+
+/// Echoes until the connection ends, with `stage` looking at everything the
+/// protocol sends (on `/ws` it does nothing; on `/ws/lab` it obeys commands).
+pub(crate) async fn echo<T: Transport, S: Stage>(
     mut stream: T,
-    mut early: Vec<u8>,
+    start: Start,
+    mut stage: S,
     limits: Limits,
     metrics: &Metrics,
     shutdown: &CancellationToken,
 ) -> Summary {
+    let Start { mut early, greeting } = start;
     let mut protocol = Protocol::new(limits.max_message_bytes);
     let mut keepalive = KeepAlive::new(limits.ping_interval, limits.ping_timeout, Instant::now());
-    let mut out = Vec::new();
+    // The greeting goes out before the first echo, in the same write.
+    let mut out = greeting;
     // Set once the server has sent its close frame: its code and how long to
     // wait for the client's reply.
     let mut server_close: Option<(u16, Instant)> = None;
@@ -194,8 +209,11 @@ pub(crate) async fn echo<T: Transport>(
     let mut ended = if early.is_empty() {
         None
     } else {
+        let from = out.len();
         let outcome = protocol.feed(&mut early, &mut out);
+        let action = stage.outgoing(&mut out, from, &mut protocol, Instant::now());
         settle(outcome, &protocol, &mut server_close, limits.close_timeout)
+            .or_else(|| act(action, &mut server_close, limits.close_timeout))
     };
     drop(early);
 
@@ -215,7 +233,10 @@ pub(crate) async fn echo<T: Transport>(
             break ended;
         }
 
-        let deadline = server_close.map_or_else(|| keepalive.deadline(), |(_, deadline)| deadline);
+        let deadline = match server_close {
+            Some((_, deadline)) => deadline,
+            None => stage.deadline().map_or(keepalive.deadline(), |due| due.min(keepalive.deadline())),
+        };
         tokio::select! {
             biased;
             () = shutdown.cancelled(), if server_close.is_none() => {
@@ -229,6 +250,8 @@ pub(crate) async fn echo<T: Transport>(
                     ended = Some((Some(code), ClosedBy::Server));
                     continue;
                 }
+                let action = stage.wake(&mut out, &mut protocol, Instant::now());
+                ended = act(action, &mut server_close, limits.close_timeout);
                 match keepalive.due(Instant::now()) {
                     Due::Ping => write_ping(&mut out),
                     Due::TimedOut => {
@@ -269,8 +292,11 @@ pub(crate) async fn echo<T: Transport>(
                     break;
                 }
             };
+            let from = out.len();
             let outcome = protocol.feed(&mut buffer[..read], &mut out);
-            ended = settle(outcome, &protocol, &mut server_close, limits.close_timeout);
+            let action = stage.outgoing(&mut out, from, &mut protocol, Instant::now());
+            ended = settle(outcome, &protocol, &mut server_close, limits.close_timeout)
+                .or_else(|| act(action, &mut server_close, limits.close_timeout));
             if ended.is_some() {
                 break;
             }
@@ -284,6 +310,7 @@ pub(crate) async fn echo<T: Transport>(
         }
         if protocol.take_pong() {
             keepalive.pong(Instant::now());
+            stage.pong(&mut out, Instant::now());
         }
         record(&mut protocol, metrics);
     };
@@ -309,7 +336,7 @@ fn settle(
     protocol: &Protocol,
     server_close: &mut Option<(u16, Instant)>,
     close_timeout: Duration,
-) -> Option<(Option<u16>, ClosedBy)> {
+) -> Ended {
     match (outcome, protocol.server_close_code()) {
         (Outcome::Continue, _) => None,
         (Outcome::PeerClosed(_), Some(code)) => Some((Some(code), ClosedBy::Server)),
@@ -321,6 +348,18 @@ fn settle(
             None
         }
         (Outcome::Abort, code) => Some((code, ClosedBy::Server)),
+    }
+}
+
+/// Turns what the stage did into the end of the connection, if it is one.
+fn act(action: Action, server_close: &mut Option<(u16, Instant)>, close_timeout: Duration) -> Ended {
+    match action {
+        Action::Continue => None,
+        Action::Closed(code) => {
+            server_close.get_or_insert((code, Instant::now() + close_timeout));
+            None
+        }
+        Action::Drop => Some((None, ClosedBy::Server)),
     }
 }
 

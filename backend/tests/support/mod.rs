@@ -171,9 +171,14 @@ impl RawSocket {
     /// Sends an upgrade request with `extra_headers` (each ending in CRLF) and
     /// returns the response head with the socket.
     pub async fn handshake(addr: SocketAddr, extra_headers: &str) -> (String, RawSocket) {
+        RawSocket::handshake_at(addr, "/ws", extra_headers).await
+    }
+
+    /// Like [`RawSocket::handshake`], to `target` (a path and query).
+    pub async fn handshake_at(addr: SocketAddr, target: &str, extra_headers: &str) -> (String, RawSocket) {
         let mut stream = TcpStream::connect(addr).await.unwrap();
         let request = format!(
-            "GET /ws HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+            "GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
              Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra_headers}\r\n"
         );
         stream.write_all(request.as_bytes()).await.unwrap();
@@ -206,6 +211,13 @@ impl RawSocket {
 
     /// Reads one unmasked server frame: its opcode and payload, or None at EOF.
     pub async fn read_frame(&mut self) -> Option<(u8, Vec<u8>)> {
+        let (first_byte, payload) = self.read_whole_frame().await?;
+        Some((first_byte & 0x0f, payload))
+    }
+
+    /// Reads one unmasked server frame: its first byte (FIN and opcode) and
+    /// payload, or None at EOF.
+    pub async fn read_whole_frame(&mut self) -> Option<(u8, Vec<u8>)> {
         let mut head = [0u8; 2];
         self.stream.read_exact(&mut head).await.ok()?;
         let len = match head[1] & 0x7f {
@@ -215,7 +227,7 @@ impl RawSocket {
         };
         let mut payload = vec![0; len as usize];
         self.stream.read_exact(&mut payload).await.ok()?;
-        Some((head[0] & 0x0f, payload))
+        Some((head[0], payload))
     }
 }
 
