@@ -109,7 +109,8 @@ async fn nginx_spreads_connections_and_fails_over_when_a_backend_stops() {
     // A polling mailbox is one backend's state: its writes and reads must meet
     // there (round-robin would lose about half of these).
     for index in 0..8 {
-        let posted = request(nginx.port, &format!("POST /api/mailbox/box-{index} HTTP/1.1"), &format!("m{index}")).await;
+        let posted =
+            request(nginx.port, &format!("POST /api/mailbox/box-{index} HTTP/1.1"), &format!("m{index}")).await;
         assert!(posted.starts_with("HTTP/1.1 204"), "{posted}");
         let read = request(nginx.port, &format!("GET /api/mailbox/box-{index} HTTP/1.1"), "").await;
         assert!(read.ends_with(&format!("[\"m{index}\"]")), "box-{index}: {read}");

@@ -75,7 +75,7 @@ impl Plan {
         // Four bytes hold a message's number and its separator.
         let size = number(size)
             .filter(|n| (4..=MAX_SIZE).contains(n))
-            .ok_or(format!("Size must be a whole number of bytes from 4 to {MAX_SIZE}"))?;
+            .ok_or(format!("Message size must be a whole number of bytes from 4 to {MAX_SIZE}"))?;
         let (low, high) = INTERVAL_RANGE;
         let interval_ms = number(interval)
             .and_then(|n| u32::try_from(n).ok())
@@ -224,7 +224,7 @@ mod tests {
         assert_eq!(Plan::parse(" 20", "32", "250"), Ok(Plan { count: 20, size: 32, interval_ms: 250 }));
         assert!(Plan::parse("0", "32", "250").unwrap_err().starts_with("Messages"));
         assert!(Plan::parse("201", "32", "250").is_err());
-        assert!(Plan::parse("5", "3", "250").unwrap_err().starts_with("Size"));
+        assert!(Plan::parse("5", "3", "250").unwrap_err().starts_with("Message size"));
         assert!(Plan::parse("5", "32", "10").unwrap_err().starts_with("Poll every"));
         assert!(Plan::parse("5", "32", "x").is_err());
     }

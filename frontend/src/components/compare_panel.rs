@@ -110,7 +110,7 @@ pub fn ComparePanel(props: &ComparePanelProps) -> Html {
 }
 
 /// The labels of the fields.
-const FIELDS: [&str; 3] = ["Messages", "Size", "Poll every (ms)"];
+const FIELDS: [&str; 3] = ["Messages", "Message size", "Poll every (ms)"];
 /// The table's columns.
 const COLUMNS: [&str; 6] = ["Method", "Messages", "Median", "Max", "Requests", "Bytes on the wire"];
 
