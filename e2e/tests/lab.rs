@@ -3,11 +3,20 @@
 //! headless Chromium against the real backend.
 
 use e2e::{Backend, Browser, LogEntry};
+use fantoccini::Locator;
 
 const ENTER: &str = "\u{E007}";
 
+/// Opens "Lab and polling", whose controls are fetched on the first opening.
+async fn open_section(browser: &Browser) {
+    let summary = browser.client.find(Locator::XPath("//summary[normalize-space()='Lab and polling']")).await.unwrap();
+    summary.click().await.unwrap();
+    browser.wait_until("document.querySelector('[data-lab=use]')").await;
+}
+
 /// Puts the lab's URL in the URL box and connects.
 async fn open_lab(browser: &Browser) {
+    open_section(browser).await;
     browser.button("Use the lab endpoint").await.click().await.unwrap();
     assert!(browser.value("URL").await.ends_with("/ws/lab"));
     connect(browser).await;
@@ -138,6 +147,7 @@ async fn a_fragmented_message_is_one_message_event() {
 async fn a_refused_upgrade_is_an_error_then_close_1006() {
     let backend = Backend::start(&[]).await;
     let browser = Browser::open_app(&backend).await;
+    open_section(&browser).await;
     browser.type_into("Status", "503").await;
     press(&browser, "Refuse upgrade").await;
     let log = browser.wait_for_entry("close", 0).await;
@@ -159,6 +169,7 @@ async fn results(browser: &Browser) -> Vec<(String, Vec<String>)> {
 
 /// Runs a comparison of 5 messages of 32 bytes, polling every 50 ms.
 async fn compare(browser: &Browser) -> Vec<(String, Vec<String>)> {
+    open_section(browser).await;
     browser.type_into("Messages", "5").await;
     browser.type_into("Message size", "32").await;
     browser.type_into("Poll every (ms)", "50").await;

@@ -253,12 +253,9 @@ impl Run {
         let headers = response.headers();
         let request_head =
             headers.get("x-request-header-bytes").ok().flatten().and_then(|bytes| bytes.parse().ok()).unwrap_or(0);
-        let pairs: Vec<(String, String)> = js_sys::try_iter(&headers)
-            .ok()
-            .flatten()
-            .into_iter()
-            .flatten()
-            .filter_map(Result::ok)
+        // `Array.from(headers)` lists them as [name, value] pairs.
+        let pairs: Vec<(String, String)> = js_sys::Array::from(&headers)
+            .iter()
             .map(|pair| {
                 let pair: js_sys::Array = pair.unchecked_into();
                 (pair.get(0).as_string().unwrap_or_default(), pair.get(1).as_string().unwrap_or_default())
@@ -316,6 +313,17 @@ impl Run {
             let _ = socket.close();
         }
     }
+}
+
+/// The text at `url` (a GET), or why there is none.
+pub async fn fetch_text(url: &str) -> Result<String, String> {
+    let response: Response =
+        JsFuture::from(gloo::utils::window().fetch_with_str(url)).await.map_err(describe)?.unchecked_into();
+    if !response.ok() {
+        return Err(format!("{url} answered {}", response.status()));
+    }
+    let text = JsFuture::from(response.text().map_err(describe)?).await.map_err(describe)?;
+    Ok(text.as_string().unwrap_or_default())
 }
 
 /// Runs `action` on the run if it still exists.

@@ -11,7 +11,6 @@ use crate::batch::{use_batcher, Batcher};
 use crate::browser::{self, monotonic_ms};
 use crate::close_code::validate_close;
 use crate::components::burst_panel::BurstPanel;
-use crate::components::compare_panel::ComparePanel;
 use crate::components::composer::Composer;
 use crate::components::connect_bar::ConnectBar;
 use crate::components::lab_panel::LabPanel;
@@ -346,12 +345,12 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
                       onnewer={action(Action::HistoryNewer)} {onformat} {onfile} />
             <LogView {log} filter={session.filter.clone()} {imported} {onfilter} onclear={action(Action::Clear)}
                      {onexport} {onimport} onlive={action(Action::CloseImport)}
-                     {onerror} />
+                     onerror={onerror.clone()} />
             <BurstPanel count={session.settings.burst_count.clone()} size={session.settings.burst_size.clone()}
                         open={session.ready_state == ReadyState::Open} burst={session.burst.clone()}
                         {onsetting} {onburst} />
-            <LabPanel lab={session.on_lab()} {onuse} {oncommand} {onrefuse} />
-            <ComparePanel socket={current_socket} socket_url={format!("{default_url}?inspect")} {onsent} />
+            <LabPanel lab={session.on_lab()} {onuse} {oncommand} {onrefuse} socket={current_socket}
+                      socket_url={format!("{default_url}?inspect")} {onsent} {onerror} />
         </>
     }
 }

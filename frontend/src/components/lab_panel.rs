@@ -1,10 +1,21 @@
-//! The lab: one button per command of `/ws/lab`, each saying beforehand what
-//! the browser will show and why.
+//! "Lab and polling": the lab's commands, each saying beforehand what the
+//! browser will show and why, and "Compare with polling" with its results.
+//!
+//! The controls and their explanations are a static file (`frontend/lab.html`,
+//! copied into the bundle) that is fetched when the section is first opened, so
+//! the prose costs the page nothing until it is wanted. Its buttons say what
+//! they do in `data-lab` attributes, and one click listener here acts on them.
 
-use web_sys::HtmlInputElement;
+use std::rc::Rc;
+
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlInputElement, WebSocket};
 use yew::prelude::*;
 
+use crate::compare::{self, Progress, Run, Target};
 use crate::components::ids::use_ids;
+use crate::stats::{fixed, format_ms};
+use crate::wire::{percent_of, Plan, Row};
 
 /// Props of [`LabPanel`].
 #[derive(Properties, PartialEq)]
@@ -17,123 +28,174 @@ pub struct LabPanelProps {
     pub oncommand: Callback<String>,
     /// Reconnects to the lab asking it to refuse the upgrade with this status.
     pub onrefuse: Callback<String>,
+    /// The page's open socket on `/ws` or `/ws/lab`, if any, at the time of asking.
+    pub socket: Callback<(), Option<WebSocket>>,
+    /// Where to open a socket for a comparison when there is none.
+    pub socket_url: AttrValue,
+    /// Told each text a comparison sends on the page's socket.
+    pub onsent: Callback<String>,
+    /// Something that could not be done, in words.
+    pub onerror: Callback<String>,
 }
 
-/// One button of the lab.
-struct Command {
-    button: &'static str,
-    /// The command; the fields' values follow it, separated by spaces. Empty
-    /// for "Refuse upgrade", which reconnects instead of sending.
-    command: &'static str,
-    /// Each field's label and first value.
-    fields: &'static [(&'static str, &'static str)],
-    /// What the browser will show, and why.
-    hint: &'static str,
-}
-
-const COMMANDS: [Command; 7] = [
-    Command {
-        button: "Close",
-        command: "/close",
-        fields: &[("Code", "4000"), ("Reason", "bye from the lab")],
-        hint: "The server sends a close frame with this code and reason; the browser answers it and fires close with \
-               the same code and reason, wasClean true (RFC 6455 5.5.1).",
-    },
-    Command {
-        button: "Drop connection",
-        command: "/drop",
-        fields: &[],
-        hint: "The server ends TCP without a close frame. With no close frame the browser reports close code 1006, \
-               wasClean false (RFC 6455 7.1.5); Chromium fires no error event first.",
-    },
-    Command {
-        button: "Delay echoes",
-        command: "/delay",
-        fields: &[("Delay (ms)", "500")],
-        hint: "Later echoes wait this long on the server (a report confirms): their RTT in the log grows by that much.",
-    },
-    Command {
-        button: "Server ping",
-        command: "/ping",
-        fields: &[],
-        hint: "The server sends a ping; the browser answers with a pong by itself. No event exists for either (the \
-               WHATWG API has none), so the server reports the pong's time as a message.",
-    },
-    Command {
-        button: "Fragmented message",
-        command: "/fragment",
-        fields: &[("Frames", "3"), ("Text", "one message, three frames")],
-        hint: "The server sends the text as one message in that many frames; the browser reassembles them and fires \
-               one message event, then the server reports the frames.",
-    },
-    Command { button: "Help", command: "/help", fields: &[], hint: "The server lists its commands." },
-    Command {
-        button: "Refuse upgrade",
-        command: "",
-        fields: &[("Status", "503")],
-        hint: "Reconnects to /ws/lab?status=N, which answers that HTTP status instead of 101. The page sees error, \
-               then close 1006: the status is hidden from scripts on purpose (only DevTools shows it).",
-    },
-];
-
-/// The lab's commands.
+/// The section, its fetched controls and the comparison's results.
 #[function_component]
 pub fn LabPanel(props: &LabPanelProps) -> Html {
-    let ids = use_ids();
-    // Every field's value, in the order of COMMANDS.
-    let values = use_state(|| {
-        COMMANDS.iter().flat_map(|command| command.fields).map(|(_, value)| value.to_string()).collect::<Vec<_>>()
-    });
-    let mut first = 0;
-    let rows = COMMANDS.iter().map(|command| {
-        let range = first..first + command.fields.len();
-        first = range.end;
-        let fields = range.clone().zip(command.fields).map(|(index, (label, _))| {
-            let id = ids.of(&format!("lab-{index}"));
-            let (value, values) = (values[index].clone(), values.clone());
-            let oninput = Callback::from(move |event: InputEvent| {
-                let mut changed = (*values).clone();
-                changed[index] = event.target_unchecked_into::<HtmlInputElement>().value();
-                values.set(changed);
-            });
-            html! {
-                <span class="field narrow">
-                    <label for={id.clone()}>{ *label }</label>
-                    <input {id} type="text" {value} {oninput} autocomplete="off" />
-                </span>
+    let prefix = use_ids().0;
+    let controls = use_state(|| None::<AttrValue>);
+    let progress = use_state(Progress::default);
+    let run = use_mut_ref(|| None::<Rc<Run>>);
+    {
+        // Unmounting abandons a running comparison: its timer, listeners and socket go.
+        let run = run.clone();
+        use_effect_with((), move |()| {
+            move || {
+                if let Some(run) = run.borrow_mut().take() {
+                    run.cancel();
+                }
             }
         });
-        let (values, name) = (values.clone(), command.command);
-        let (oncommand, onrefuse) = (props.oncommand.clone(), props.onrefuse.clone());
-        let onclick = Callback::from(move |_: MouseEvent| {
-            let given = &values[range.clone()];
-            match name {
-                "" => onrefuse.emit(given.concat()),
-                _ => oncommand.emit(
-                    std::iter::once(name).chain(given.iter().map(|value| value.trim())).collect::<Vec<_>>().join(" "),
-                ),
-            }
-        });
-        html! {
-            <div class="row lab-command">
-                { for fields }
-                <button type="button" {onclick} disabled={!props.lab && !name.is_empty()}>{ command.button }</button>
-                <p class="hint">{ command.hint }</p>
-            </div>
-        }
-    });
-    html! {
-        <section class="lab" aria-labelledby={ids.of("lab-heading")}>
-            <div class="row">
-                <h2 id={ids.of("lab-heading")}>{ "Lab" }</h2>
-                <button type="button" class="secondary" onclick={props.onuse.reform(|_| ())}>{ "Use the lab endpoint" }</button>
-            </div>
-            <p class="hint">
-                { "/ws/lab echoes like /ws, but a text starting with / is a command (not echoed): the server \
-                   misbehaves on purpose. Use the lab endpoint, Connect, then try each. Reports come back as \
-                   messages; the log reads them." }
-            </p>
-            { for rows }
-        </section>
     }
+    let ontoggle = {
+        let (controls, prefix, onerror) = (controls.clone(), prefix.clone(), props.onerror.clone());
+        Callback::from(move |_: Event| {
+            if controls.is_some() {
+                return;
+            }
+            let (controls, prefix, onerror) = (controls.clone(), prefix.clone(), onerror.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match compare::fetch_text("/lab.html").await {
+                    // `$` stands for the tab's id prefix.
+                    Ok(text) => controls.set(Some(text.replace('$', &prefix).into())),
+                    Err(message) => onerror.emit(format!("The lab could not be loaded: {message}")),
+                }
+            });
+        })
+    };
+    let onclick = {
+        let props_lab = props.lab;
+        let (onuse, oncommand, onrefuse) = (props.onuse.clone(), props.oncommand.clone(), props.onrefuse.clone());
+        let (socket, socket_url, onsent) = (props.socket.clone(), props.socket_url.clone(), props.onsent.clone());
+        let (onerror, progress, run) = (props.onerror.clone(), progress.clone(), run.clone());
+        Callback::from(move |event: MouseEvent| {
+            let Some(button) = event
+                .target()
+                .and_then(|target| target.dyn_into::<Element>().ok())
+                .and_then(|element| element.closest("[data-lab]").ok().flatten())
+            else {
+                return;
+            };
+            let values: Vec<String> = button
+                .get_attribute("data-fields")
+                .unwrap_or_default()
+                .split(' ')
+                .map(|name| field_value(&prefix, name))
+                .collect();
+            match button.get_attribute("data-lab").unwrap_or_default().as_str() {
+                "use" => onuse.emit(()),
+                "refuse" => onrefuse.emit(values.concat()),
+                "compare" => {
+                    let plan = match Plan::parse(&values[0], &values[1], &values[2]) {
+                        Ok(plan) => plan,
+                        Err(message) => return progress.set(Progress { status: message, ..Progress::default() }),
+                    };
+                    let target = Target {
+                        origin: gloo::utils::window().location().origin().unwrap_or_default(),
+                        socket: socket.emit(()),
+                        socket_url: socket_url.to_string(),
+                        onsent: onsent.clone(),
+                    };
+                    let progress = progress.clone();
+                    let started = compare::start(plan, target, Callback::from(move |update| progress.set(update)));
+                    if let Some(earlier) = run.borrow_mut().replace(started) {
+                        earlier.cancel();
+                    }
+                }
+                _ if !props_lab => onerror.emit(
+                    "Not sent: lab commands need an open connection to /ws/lab (Use the lab endpoint, then Connect)"
+                        .to_owned(),
+                ),
+                command => {
+                    let mut text = command.to_owned();
+                    for value in values.iter().map(|value| value.trim()).filter(|value| !value.is_empty()) {
+                        text.push(' ');
+                        text.push_str(value);
+                    }
+                    oncommand.emit(text);
+                }
+            }
+        })
+    };
+    let onstop = {
+        let (run, progress) = (run.clone(), progress.clone());
+        Callback::from(move |_: MouseEvent| {
+            if let Some(run) = run.borrow_mut().take() {
+                run.cancel();
+                progress.set(Progress { rows: progress.rows.clone(), status: "Stopped.".to_owned(), running: false });
+            }
+        })
+    };
+    html! {
+        <details class="learn" {ontoggle}>
+            <summary>{ "Lab and polling" }</summary>
+            <div {onclick}>
+                { controls.as_ref().map_or_else(|| html! { <p>{ "Loading…" }</p> }, |html| Html::from_html_unchecked(html.clone())) }
+            </div>
+            <p class="compare-status" role="status">
+                { progress.status.clone() }
+                if progress.running {
+                    { " " }<button type="button" class="secondary" onclick={onstop}>{ "Stop" }</button>
+                }
+            </p>
+            if !progress.rows.is_empty() {
+                { results(&progress.rows) }
+            }
+        </details>
+    }
+}
+
+/// The value of the input `name` in this tab (empty when there is none).
+fn field_value(prefix: &str, name: &str) -> String {
+    gloo::utils::document()
+        .get_element_by_id(&format!("{prefix}{name}"))
+        .and_then(|element| element.dyn_into::<HtmlInputElement>().ok())
+        .map(|input| input.value())
+        .unwrap_or_default()
+}
+
+/// The results as markup: a table, and a chart of the same numbers. Built as
+/// text because every part is a number or a fixed word (nothing to escape),
+/// which costs the page far less than a tree of elements.
+fn results(rows: &[Row]) -> Html {
+    let slowest = rows.iter().map(|row| row.median_ms).fold(0.0, f64::max);
+    let largest = rows.iter().map(|row| row.bytes).max().unwrap_or(0) as f64;
+    let mut table = String::from(
+        "<table><thead><tr><th scope=col>Method<th scope=col>Messages<th scope=col>Median<th scope=col>Max\
+         <th scope=col>Requests<th scope=col>Bytes on the wire</thead><tbody>",
+    );
+    let mut chart = format!(
+        "<svg class=compare-chart viewBox=\"0 0 100 {}\" preserveAspectRatio=none role=img aria-label=\"Median latency \
+         (upper bars) and bytes on the wire (lower bars) per method, as in the table\">",
+        rows.len() * 16
+    );
+    for (index, row) in rows.iter().enumerate() {
+        let name = row.method.label();
+        let note = if row.note.is_empty() { String::new() } else { format!(" ({})", row.note) };
+        let (median, bytes) = (format_ms(row.median_ms), row.bytes);
+        table += &format!(
+            "<tr><th scope=row>{name}<td>{}<td>{median}<td>{}<td>{}<td>{bytes}{note}</tr>",
+            row.messages,
+            format_ms(row.max_ms),
+            row.requests
+        );
+        chart += &format!(
+            "<rect class=latency y={} height=6 width={}><title>{name}: median {median}</title></rect>\
+             <rect class=bytes y={} height=6 width={}><title>{name}: {bytes} bytes</title></rect>",
+            index * 16,
+            fixed(percent_of(row.median_ms, slowest), 2),
+            index * 16 + 7,
+            fixed(percent_of(bytes as f64, largest), 2)
+        );
+    }
+    Html::from_html_unchecked(format!("<div class=compare-result>{table}</tbody></table>{chart}</svg></div>").into())
 }

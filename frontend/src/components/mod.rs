@@ -2,7 +2,6 @@
 //! reports user actions through callbacks.
 
 pub mod burst_panel;
-pub mod compare_panel;
 pub mod composer;
 pub mod connect_bar;
 pub mod ids;
