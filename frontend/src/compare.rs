@@ -93,6 +93,8 @@ impl Run {
         self.fail("cancelled");
     }
 
+    /// Each method in turn: every message waits for the one before it to
+    /// come back, so each latency is one message's alone.
     async fn all(
         self: &Rc<Self>,
         plan: Plan,
@@ -100,97 +102,86 @@ impl Run {
         rows: &mut Vec<Row>,
         onprogress: &Callback<Progress>,
     ) -> Result<(), String> {
-        let say = |rows: &[Row], method: Method| {
+        let echo = format!("{}/api/echo", target.origin);
+        let mailbox = format!("{}/api/mailbox/compare-{}", target.origin, (js_sys::Math::random() * 1e15) as u64);
+        let interval = f64::from(plan.interval_ms);
+        for method in [Method::Http, Method::Polling, Method::WebSocket] {
             let status = format!("Running: {}…", method.label());
-            onprogress.emit(Progress { rows: rows.to_vec(), status, running: true });
-        };
-        say(rows, Method::Http);
-        rows.push(self.http(plan, &target.origin).await?);
-        say(rows, Method::Polling);
-        rows.push(self.polling(plan, &target.origin).await?);
-        say(rows, Method::WebSocket);
-        rows.push(self.websocket(plan, target).await?);
+            onprogress.emit(Progress { rows: rows.clone(), status, running: true });
+            // The page's own socket, or one opened for the run.
+            let socket = match (method, &target.socket) {
+                (Method::WebSocket, Some(socket)) => {
+                    self.listen(socket);
+                    Some(socket.clone())
+                }
+                (Method::WebSocket, None) => Some(self.open(&target.socket_url).await?),
+                _ => None,
+            };
+            let mut tally = Tally::default();
+            let mut next_poll = monotonic_ms() + interval;
+            for index in 0..plan.count {
+                let text = wire::message(index, plan.size);
+                let started = monotonic_ms();
+                match (method, &socket) {
+                    (Method::Http, _) => drop(self.fetch(&echo, Some(&text), &mut tally).await?),
+                    (Method::Polling, _) => {
+                        self.fetch(&mailbox, Some(&text), &mut tally).await?;
+                        // The poller keeps its own schedule; a tick missed while
+                        // a request was out is skipped, not made up.
+                        while !self.poll(&mailbox, &text, &mut tally, &mut next_poll, interval).await? {
+                            if monotonic_ms() - started > f64::from(MESSAGE_TIMEOUT_MS) {
+                                return Err(format!("message {index} was not polled within 10 s"));
+                            }
+                        }
+                    }
+                    (_, socket) => {
+                        let socket = socket.as_ref().ok_or("no socket")?;
+                        *self.expected.borrow_mut() = text.clone();
+                        let echoed = self.pending();
+                        self.deadline("no echo within 10 s");
+                        socket.send_with_str(&text).map_err(describe)?;
+                        if target.socket.is_some() {
+                            target.onsent.emit(text.clone());
+                        }
+                        echoed.await.map_err(reason)?;
+                        tally.bytes += wire::websocket_echo_bytes(text.len());
+                    }
+                }
+                tally.latencies.push(monotonic_ms() - started);
+            }
+            let note = match (method, &target.socket, self.handshake.get()) {
+                (Method::WebSocket, Some(_), _) => "the page's socket, already open: no handshake counted".to_owned(),
+                (Method::WebSocket, None, Some(handshake)) => {
+                    tally.bytes += handshake;
+                    format!("a socket opened for the run: its {handshake}-byte handshake included")
+                }
+                (Method::WebSocket, None, None) => "a socket opened for the run: no handshake report".to_owned(),
+                _ => String::new(),
+            };
+            rows.push(Row::new(method, &tally, note));
+        }
         Ok(())
     }
 
-    /// One `POST /api/echo` per message, one after the other.
-    async fn http(self: &Rc<Self>, plan: Plan, origin: &str) -> Result<Row, String> {
-        let url = format!("{origin}/api/echo");
-        let mut tally = Tally::default();
-        for index in 0..plan.count {
-            let text = wire::message(index, plan.size);
-            let started = monotonic_ms();
-            self.fetch(&url, Some(&text), &mut tally).await?;
-            tally.latencies.push(monotonic_ms() - started);
-        }
-        Ok(Row::new(Method::Http, &tally, String::new()))
-    }
-
-    /// Each message is posted to a mailbox that is polled every interval; a
-    /// message's latency runs from its POST to the poll that returns it.
-    async fn polling(self: &Rc<Self>, plan: Plan, origin: &str) -> Result<Row, String> {
-        let mailbox = format!("{origin}/api/mailbox/compare-{}", (js_sys::Math::random() * 1e15) as u64);
-        let interval = f64::from(plan.interval_ms);
-        let mut tally = Tally::default();
-        let mut next_poll = monotonic_ms() + interval;
-        for index in 0..plan.count {
-            let text = wire::message(index, plan.size);
-            let started = monotonic_ms();
-            self.fetch(&mailbox, Some(&text), &mut tally).await?;
-            loop {
-                self.sleep((next_poll - monotonic_ms()).max(0.0) as u32).await?;
-                // The poller keeps its own schedule; a tick missed while a
-                // request was out is skipped, not made up.
-                next_poll = (next_poll + interval).max(monotonic_ms());
-                let body = self.fetch(&mailbox, None, &mut tally).await?;
-                let items = json::parse(&body).ok();
-                let items = items.as_ref().and_then(json::Value::as_array).unwrap_or_default();
-                if items.iter().any(|item| item.as_str() == Some(text.as_str())) {
-                    tally.latencies.push(monotonic_ms() - started);
-                    break;
-                }
-                if monotonic_ms() - started > f64::from(MESSAGE_TIMEOUT_MS) {
-                    return Err(format!("message {index} was not polled within 10 s"));
-                }
-            }
-        }
-        Ok(Row::new(Method::Polling, &tally, String::new()))
-    }
-
-    /// Each message sent on the socket, the next once its echo is back.
-    async fn websocket(self: &Rc<Self>, plan: Plan, target: &Target) -> Result<Row, String> {
-        let (socket, own) = match &target.socket {
-            Some(socket) => {
-                self.listen(socket);
-                (socket.clone(), false)
-            }
-            None => (self.open(&target.socket_url).await?, true),
-        };
-        let mut tally = Tally::default();
-        for index in 0..plan.count {
-            let text = wire::message(index, plan.size);
-            *self.expected.borrow_mut() = text.clone();
-            let echo = self.pending();
-            self.deadline("no echo within 10 s");
-            let started = monotonic_ms();
-            socket.send_with_str(&text).map_err(describe)?;
-            if !own {
-                target.onsent.emit(text.clone());
-            }
-            let arrived = echo.await.map_err(reason)?.as_f64().unwrap_or_else(monotonic_ms);
-            tally.latencies.push(arrived - started);
-            tally.bytes += wire::websocket_echo_bytes(text.len());
-        }
-        let note = match (own, self.handshake.get()) {
-            (false, _) => "the page's socket, already open: no handshake counted".to_owned(),
-            (true, Some(handshake)) => {
-                tally.bytes += handshake;
-                format!("a socket opened for the run: its {handshake}-byte handshake included")
-            }
-            (true, None) => "a socket opened for the run: its handshake not counted (no report)".to_owned(),
-        };
-        self.release();
-        Ok(Row::new(Method::WebSocket, &tally, note))
+    /// Waits for the next poll and makes it; whether it returned `text`.
+    async fn poll(
+        self: &Rc<Self>,
+        mailbox: &str,
+        text: &str,
+        tally: &mut Tally,
+        next_poll: &mut f64,
+        interval: f64,
+    ) -> Result<bool, String> {
+        self.sleep((*next_poll - monotonic_ms()).max(0.0) as u32).await?;
+        *next_poll = (*next_poll + interval).max(monotonic_ms());
+        let body = self.fetch(mailbox, None, tally).await?;
+        let items = json::parse(&body).ok();
+        Ok(items
+            .as_ref()
+            .and_then(json::Value::as_array)
+            .unwrap_or_default()
+            .iter()
+            .any(|item| item.as_str() == Some(text)))
     }
 
     /// Opens a socket for the run, with the handshake report asked for.
@@ -213,7 +204,6 @@ impl Run {
     fn listen(self: &Rc<Self>, socket: &WebSocket) {
         let weak = Rc::downgrade(self);
         let message = EventListener::new(socket, "message", move |event| {
-            let arrived = monotonic_ms();
             let Some(text) = event.dyn_ref::<MessageEvent>().and_then(|event| event.data().as_string()) else {
                 return;
             };
@@ -221,7 +211,7 @@ impl Run {
                 if let Some(bytes) = wire::handshake_bytes(&text) {
                     run.handshake.set(Some(bytes));
                 } else if *run.expected.borrow() == text {
-                    run.wake(&JsValue::from_f64(arrived));
+                    run.wake(&JsValue::UNDEFINED);
                 }
             });
         });
