@@ -56,33 +56,33 @@ pub fn LabPanel(props: &LabPanelProps) -> Html {
             }
         });
     }
-    let ontoggle = {
-        let (controls, prefix, onerror) = (controls.clone(), prefix.clone(), props.onerror.clone());
-        Callback::from(move |_: Event| {
-            if controls.is_some() {
-                return;
-            }
-            let (controls, prefix, onerror) = (controls.clone(), prefix.clone(), onerror.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                match compare::fetch_text("/lab.html").await {
-                    // `$` stands for the tab's id prefix.
-                    Ok(text) => controls.set(Some(text.replace('$', &prefix).into())),
-                    Err(message) => onerror.emit(format!("The lab could not be loaded: {message}")),
-                }
-            });
-        })
-    };
+    // One listener for the whole section: the summary loads the controls on the
+    // first opening (a click, or Enter or Space on it), and every button says in
+    // `data-lab` what it does.
     let onclick = {
         let props_lab = props.lab;
         let (onuse, oncommand, onrefuse) = (props.onuse.clone(), props.oncommand.clone(), props.onrefuse.clone());
         let (socket, socket_url, onsent) = (props.socket.clone(), props.socket_url.clone(), props.onsent.clone());
-        let (onerror, progress, run) = (props.onerror.clone(), progress.clone(), run.clone());
+        let (onerror, progress, run, controls) =
+            (props.onerror.clone(), progress.clone(), run.clone(), controls.clone());
         Callback::from(move |event: MouseEvent| {
-            let Some(button) = event
-                .target()
-                .and_then(|target| target.dyn_into::<Element>().ok())
-                .and_then(|element| element.closest("[data-lab]").ok().flatten())
-            else {
+            let Some(clicked) = event.target().and_then(|target| target.dyn_into::<Element>().ok()) else {
+                return;
+            };
+            if clicked.closest("summary").ok().flatten().is_some() {
+                if controls.is_none() {
+                    let (controls, prefix, onerror) = (controls.clone(), prefix.clone(), onerror.clone());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        match compare::fetch_text("/lab.html").await {
+                            // `$` stands for the tab's id prefix.
+                            Ok(text) => controls.set(Some(text.replace('$', &prefix).into())),
+                            Err(message) => onerror.emit(format!("The lab could not be loaded: {message}")),
+                        }
+                    });
+                }
+                return;
+            }
+            let Some(button) = clicked.closest("[data-lab]").ok().flatten() else {
                 return;
             };
             let values: Vec<String> = button
@@ -94,6 +94,16 @@ pub fn LabPanel(props: &LabPanelProps) -> Html {
             match button.get_attribute("data-lab").unwrap_or_default().as_str() {
                 "use" => onuse.emit(()),
                 "refuse" => onrefuse.emit(values.concat()),
+                "stop" => {
+                    if let Some(run) = run.borrow_mut().take() {
+                        run.cancel();
+                        progress.set(Progress {
+                            rows: progress.rows.clone(),
+                            status: "Stopped.".to_owned(),
+                            running: false,
+                        });
+                    }
+                }
                 "compare" => {
                     let plan = match Plan::parse(&values[0], &values[1], &values[2]) {
                         Ok(plan) => plan,
@@ -126,25 +136,14 @@ pub fn LabPanel(props: &LabPanelProps) -> Html {
             }
         })
     };
-    let onstop = {
-        let (run, progress) = (run.clone(), progress.clone());
-        Callback::from(move |_: MouseEvent| {
-            if let Some(run) = run.borrow_mut().take() {
-                run.cancel();
-                progress.set(Progress { rows: progress.rows.clone(), status: "Stopped.".to_owned(), running: false });
-            }
-        })
-    };
     html! {
-        <details class="learn" {ontoggle}>
+        <details class="learn" {onclick}>
             <summary>{ "Lab and polling" }</summary>
-            <div {onclick}>
-                { controls.as_ref().map_or_else(|| html! { <p>{ "Loading…" }</p> }, |html| Html::from_html_unchecked(html.clone())) }
-            </div>
+            { controls.as_ref().map_or_else(|| html! { <p>{ "Loading…" }</p> }, |html| Html::from_html_unchecked(html.clone())) }
             <p class="compare-status" role="status">
                 { progress.status.clone() }
                 if progress.running {
-                    { " " }<button type="button" class="secondary" onclick={onstop}>{ "Stop" }</button>
+                    { " " }<button type="button" class="secondary" data-lab="stop">{ "Stop" }</button>
                 }
             </p>
             if !progress.rows.is_empty() {
