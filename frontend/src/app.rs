@@ -64,9 +64,9 @@ pub fn App() -> Html {
                             <button type="button" role="tab" id={format!("tab-{}", tab.id)} key={tab.id}
                                     aria-selected={selected.to_string()} aria-controls={format!("panel-{}", tab.id)}
                                     tabindex={if selected { "0" } else { "-1" }} onclick={dispatch(TabAction::Select(tab.id))}
-                                    class={classes!("tab", selected.then_some("selected"))}>
+                                    class="tab">
                                 { tab.label() }
-                                <span class={classes!("tab-state", tab.ready_state.name().to_lowercase())}>
+                                <span class="tab-state" data-ready-state={tab.ready_state.number().to_string()}>
                                     { format!(" {}", tab.ready_state.name()) }
                                 </span>
                             </button>

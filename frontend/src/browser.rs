@@ -2,7 +2,7 @@
 //! the clipboard and file downloads. Each is a small function over web-sys so
 //! that the rest of the app stays plain Rust.
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::event_log::clock_time;
 use crate::settings::{Stored, STORAGE_KEY};
@@ -59,18 +59,26 @@ pub fn copy_text(text: &str) -> Result<(), String> {
 
 /// Offers `text` as a file download called `name`.
 pub fn download(name: &str, text: &str, mime: &str) -> Result<(), String> {
-    let describe = |error: JsValue| format!("{error:?}");
     let parts = js_sys::Array::of1(&JsValue::from_str(text));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(describe)?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(describe)?;
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(describe_js_error)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(describe_js_error)?;
     let document = gloo::utils::document();
     let anchor: web_sys::HtmlAnchorElement =
-        wasm_bindgen::JsCast::unchecked_into(document.create_element("a").map_err(describe)?);
+        wasm_bindgen::JsCast::unchecked_into(document.create_element("a").map_err(describe_js_error)?);
     anchor.set_href(&url);
     anchor.set_download(name);
     anchor.click();
     // The click has started the download, which keeps its own reference.
-    web_sys::Url::revoke_object_url(&url).map_err(describe)
+    web_sys::Url::revoke_object_url(&url).map_err(describe_js_error)
+}
+
+/// The browser's words for an exception, e.g. `SyntaxError: The URL's scheme must be …`.
+/// (Not `{:?}`: JsValue's Debug pulls in the glue's whole value printer.)
+pub fn describe_js_error(error: JsValue) -> String {
+    match error.dyn_ref::<js_sys::Error>() {
+        Some(error) => format!("{}: {}", error.name(), error.message()),
+        None => error.as_string().unwrap_or_else(|| "the browser refused without saying why".to_owned()),
+    }
 }

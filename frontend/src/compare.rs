@@ -18,8 +18,8 @@ use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{MessageEvent, RequestInit, Response, WebSocket};
 use yew::Callback;
 
+use crate::browser::describe_js_error as describe;
 use crate::browser::monotonic_ms;
-use crate::connection::describe_js_error as describe;
 use crate::json;
 use crate::wire::{self, Method, Plan, Row, Tally};
 

@@ -14,6 +14,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 use yew::prelude::*;
 
+use crate::browser::describe_js_error;
 use crate::event_log::{Payload, Record};
 use crate::ready_state::ReadyState;
 
@@ -125,14 +126,6 @@ fn close_record(_: &WebSocket, event: &Event) -> Record {
     match event.dyn_ref::<CloseEvent>() {
         Some(event) => Record::Close { code: event.code(), reason: event.reason(), was_clean: event.was_clean() },
         None => Record::Error,
-    }
-}
-
-/// The browser's words for an exception, e.g. `SyntaxError: The URL's scheme must be …`.
-pub fn describe_js_error(error: JsValue) -> String {
-    match error.dyn_ref::<js_sys::Error>() {
-        Some(error) => format!("{}: {}", error.name(), error.message()),
-        None => error.as_string().unwrap_or_else(|| "the browser refused without saying why".to_owned()),
     }
 }
 

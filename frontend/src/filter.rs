@@ -79,17 +79,31 @@ impl Filter {
             _ => {}
         }
         needle.is_empty()
-            || entry.record.summary().to_lowercase().contains(needle)
+            || fold_case(&entry.record.summary()).contains(needle)
             || entry
                 .details()
                 .iter()
-                .any(|(name, value)| name.to_lowercase().contains(needle) || value.to_lowercase().contains(needle))
+                .any(|(name, value)| fold_case(name).contains(needle) || fold_case(value).contains(needle))
     }
 
     /// The search text as [`Filter::matches`] wants it.
     pub fn needle(&self) -> String {
-        self.search.trim().to_lowercase()
+        fold_case(self.search.trim())
     }
+}
+
+/// `text` lowercased, for case-insensitive search. ASCII text (nearly every
+/// log entry) is folded here; other text goes to the browser's own
+/// `String.prototype.toLowerCase`, so the wasm carries no Unicode case tables.
+/// Natively (in tests) the standard library's tables do the same.
+fn fold_case(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
+    #[cfg(target_arch = "wasm32")]
+    return String::from(js_sys::JsString::from(text).to_lower_case());
+    #[cfg(not(target_arch = "wasm32"))]
+    return text.to_lowercase();
 }
 
 /// The newest `limit` entries that pass `filter`, oldest first, and how many
@@ -156,6 +170,15 @@ mod tests {
         filter.search = "wasclean".into();
         check(&filter, [false, false, true]);
         assert!(!filter.is_everything());
+    }
+
+    #[test]
+    fn search_ignores_case_beyond_ascii() {
+        let entry = entry(Record::Sent { payload: Payload::Text("Ünïcode ÉTÉ".into()) });
+        let filter = Filter { search: "été".into(), ..Filter::default() };
+        assert!(filter.matches(&entry, &filter.needle()));
+        assert_eq!(fold_case("MiXeD ascii"), "mixed ascii");
+        assert_eq!(fold_case("ÜNÏ"), "ünï");
     }
 
     #[test]

@@ -290,9 +290,9 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
         let session = session.clone();
         Callback::from(move |value: String| session.dispatch(make(value)))
     };
-    let action = |action: Action| {
+    let action = |make: fn() -> Action| {
         let session = session.clone();
-        Callback::from(move |()| session.dispatch(action.clone()))
+        Callback::from(move |()| session.dispatch(make()))
     };
     let onsetting = {
         let session = session.clone();
@@ -341,10 +341,10 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
             }
             <StatsBar traffic={session.traffic} {rtt} pending={session.pending()} {buffered} />
             <Composer draft={session.draft.clone()} {mode} ready_state={session.ready_state} file={file_info}
-                      ondraft={dispatch(Action::EditDraft)} {onmode} {onsend} onolder={action(Action::HistoryOlder)}
-                      onnewer={action(Action::HistoryNewer)} {onformat} {onfile} />
-            <LogView {log} filter={session.filter.clone()} {imported} {onfilter} onclear={action(Action::Clear)}
-                     {onexport} {onimport} onlive={action(Action::CloseImport)}
+                      ondraft={dispatch(Action::EditDraft)} {onmode} {onsend} onolder={action(|| Action::HistoryOlder)}
+                      onnewer={action(|| Action::HistoryNewer)} {onformat} {onfile} />
+            <LogView {log} filter={session.filter.clone()} {imported} {onfilter} onclear={action(|| Action::Clear)}
+                     {onexport} {onimport} onlive={action(|| Action::CloseImport)}
                      onerror={onerror.clone()} />
             <BurstPanel count={session.settings.burst_count.clone()} size={session.settings.burst_size.clone()}
                         open={session.ready_state == ReadyState::Open} burst={session.burst.clone()}

@@ -148,8 +148,9 @@ pub enum Setting {
     BurstSize(String),
 }
 
-/// A change to the page's state.
-#[derive(Debug, Clone, PartialEq)]
+/// A change to the page's state. (Cloning is for tests only: an action is
+/// made, applied once and dropped, and a derived `Clone` costs page bytes.)
+#[cfg_attr(test, derive(Debug, Clone, PartialEq))]
 pub enum Action {
     /// The URL box was edited.
     EditUrl(String),

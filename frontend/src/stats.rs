@@ -42,8 +42,7 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 
 /// Summarises round-trip samples in any order; `None` when there are none.
 pub fn summarize(samples: &[f64]) -> Option<RttSummary> {
-    let mut sorted = samples.to_vec();
-    sorted.sort_unstable_by(f64::total_cmp);
+    let sorted = sorted_ascending(samples);
     Some(RttSummary {
         count: sorted.len(),
         min: *sorted.first()?,
@@ -52,6 +51,30 @@ pub fn summarize(samples: &[f64]) -> Option<RttSummary> {
         p99: percentile(&sorted, 99.0)?,
         max: *sorted.last()?,
     })
+}
+
+/// `samples` sorted ascending. In the browser the typed array's own numeric
+/// sort does it, so the wasm carries no sorting code of its own (round-trip
+/// times are never NaN, where the two could differ).
+fn sorted_ascending(samples: &[f64]) -> Vec<f64> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        use wasm_bindgen::JsCast;
+        let array = js_sys::Float64Array::from(samples);
+        // js_sys has no binding for `TypedArray.prototype.sort`; look it up.
+        let sort =
+            js_sys::Reflect::get(&array, &"sort".into()).ok().and_then(|sort| sort.dyn_into::<js_sys::Function>().ok());
+        if let Some(sort) = sort {
+            let _ = sort.call0(&array);
+        }
+        array.to_vec()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let mut sorted = samples.to_vec();
+        sorted.sort_unstable_by(f64::total_cmp);
+        sorted
+    }
 }
 
 /// One bar of a histogram: samples in `[low, high)` (the last bar includes `high`).

@@ -1,6 +1,10 @@
 //! The Autobahn|Testsuite run: installs the fuzzing client, points it at the
 //! release backend, and compares every case's outcome with
 //! `conformance/expected.json`.
+//!
+//! Two clients run Autobahn's cases: `wstest`, Autobahn's own (Python 2.7), and
+//! `kosoku` (Python 3, from PyPI), a reimplementation of the same cases for
+//! machines without Python 2.7. The test command runs both when it can.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,15 +20,51 @@ const CASES: [&str; 10] = ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "8.*
 /// What a case's outcome is compared on.
 const FIELDS: [&str; 3] = ["behavior", "behaviorClose", "remoteCloseCode"];
 
+/// The kosoku release installed from PyPI.
+const KOSOKU: &str = "kosoku==0.1.0";
+
+/// Cases kosoku cannot run against a server with backpressure: it writes a whole
+/// 8 or 16 MiB frame before it reads anything, while the server echoes each
+/// piece as it arrives and stops reading while its echo cannot be written (so a
+/// client that does not read stalls only itself). Both sides then wait on each
+/// other. `wstest` reads while it writes and passes these cases.
+const KOSOKU_SKIPS: [&str; 4] = ["9.1.5", "9.1.6", "9.2.5", "9.2.6"];
+
+/// Which client runs the cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    /// Autobahn's `wstest`: needs Python 2.7.
+    Wstest,
+    /// `kosoku`: Python 3.
+    Kosoku,
+}
+
+impl Client {
+    /// `wstest` where Python 2.7 exists (or is installed already), else `kosoku`.
+    pub fn available(root: &Path) -> Client {
+        if wstest_path(root).exists() || find_python27().is_some() {
+            Client::Wstest
+        } else {
+            Client::Kosoku
+        }
+    }
+}
+
 /// The outcome of the run: how many cases matched the expected results.
 pub struct Outcome {
     pub matched: u64,
     pub differed: u64,
 }
 
-/// Runs the suite against `backend_bin`. With `update`, writes the results as
-/// the new expectation instead of comparing.
-pub fn run_suite(root: &Path, backend_bin: &Path, update: bool) -> Result<Outcome> {
+/// Runs the suite against `backend_bin` with `client`. With `update` (wstest
+/// only), writes the results as the new expectation instead of comparing.
+pub fn run_suite(root: &Path, backend_bin: &Path, client: Client, update: bool) -> Result<Outcome> {
+    if client == Client::Kosoku {
+        if update {
+            return Err("--update needs wstest (Python 2.7): the expectation is Autobahn's own client's".into());
+        }
+        return run_kosoku(root, backend_bin);
+    }
     let wstest = ensure_wstest(root)?;
     let work = root.join("target").join("autobahn");
     let _ = std::fs::remove_dir_all(work.join("reports"));
@@ -57,14 +97,54 @@ pub fn run_suite(root: &Path, backend_bin: &Path, update: bool) -> Result<Outcom
         std::fs::write(&expected_path, serde_json::to_string_pretty(&actual)? + "\n")?;
         println!("xtask: wrote {} cases to {}", actual.len(), expected_path.display());
     }
-    let expected = serde_json::from_str::<BTreeMap<String, Value>>(&std::fs::read_to_string(&expected_path)?)?;
-    compare(&expected, &actual)
+    compare(&expected(root)?, &actual, "target/autobahn/reports/servers/index.html")
+}
+
+/// The same cases through kosoku, less [`KOSOKU_SKIPS`].
+fn run_kosoku(root: &Path, backend_bin: &Path) -> Result<Outcome> {
+    let kosoku = ensure_kosoku(root)?;
+    let work = root.join("target").join("kosoku");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let (mut backend, addr) = start_backend(backend_bin, &root.join("dist"), &["--max-message-bytes", "16777216"])?;
+    println!(
+        "xtask: kosoku (Autobahn's cases 1-10 on Python 3) against ws://{addr}/ws, skipping {} (see KOSOKU_SKIPS)",
+        KOSOKU_SKIPS.join(", ")
+    );
+    let mut command = Command::new(&kosoku);
+    command.args(["-m", "fuzzingclient", "-x", "12.*", "-x", "13.*", "-o"]).arg(work.join("reports"));
+    for case in KOSOKU_SKIPS {
+        command.args(["-x", case]);
+    }
+    let log = std::fs::File::create(work.join("kosoku.log"))?;
+    // kosoku exits non-zero when a case fails; the comparison below says which.
+    let _ = command.arg(format!("ws://{addr}/ws")).stdout(log.try_clone()?).stderr(log).status();
+    let _ = backend.kill();
+    let _ = backend.wait();
+    let actual = read_results(&work.join("reports").join("index.json"))
+        .map_err(|err| format!("{err}; see {}", work.join("kosoku.log").display()))?;
+    let skipped: Vec<String> = KOSOKU_SKIPS.iter().map(|case| sortable(case)).collect();
+    let mut expected = expected(root)?;
+    expected.retain(|case, _| !skipped.contains(case));
+    compare(&expected, &actual, "target/kosoku/reports/index.html")
+}
+
+/// `conformance/expected.json`.
+fn expected(root: &Path) -> Result<BTreeMap<String, Value>> {
+    let path = root.join("conformance").join("expected.json");
+    Ok(serde_json::from_str(&std::fs::read_to_string(path)?)?)
 }
 
 /// The report's cases, reduced to the compared fields and sorted by case number.
+/// A report holds one agent: the server under test.
 fn read_results(index: &Path) -> Result<BTreeMap<String, Value>> {
     let report: Value = serde_json::from_str(&std::fs::read_to_string(index)?)?;
-    let cases = report.get("backend").and_then(Value::as_object).ok_or("the report has no results for `backend`")?;
+    let cases = report
+        .as_object()
+        .filter(|agents| agents.len() == 1)
+        .and_then(|agents| agents.values().next())
+        .and_then(Value::as_object)
+        .ok_or("the report does not hold the results of exactly one server")?;
     Ok(cases
         .iter()
         .map(|(case, result)| {
@@ -88,7 +168,7 @@ fn is_pass(result: &Value) -> bool {
     ["OK", "NON-STRICT", "INFORMATIONAL"].contains(&behavior) && ["OK", "INFORMATIONAL"].contains(&close)
 }
 
-fn compare(expected: &BTreeMap<String, Value>, actual: &BTreeMap<String, Value>) -> Result<Outcome> {
+fn compare(expected: &BTreeMap<String, Value>, actual: &BTreeMap<String, Value>, report: &str) -> Result<Outcome> {
     let mut outcome = Outcome { matched: 0, differed: 0 };
     let cases: std::collections::BTreeSet<&String> = expected.keys().chain(actual.keys()).collect();
     for case in cases {
@@ -103,7 +183,7 @@ fn compare(expected: &BTreeMap<String, Value>, actual: &BTreeMap<String, Value>)
     println!("xtask: Autobahn: {} cases as expected, {} differ", outcome.matched, outcome.differed);
     if outcome.differed > 0 {
         return Err(format!(
-            "{} Autobahn cases differ from conformance/expected.json (report: target/autobahn/reports/servers/index.html)",
+            "{} Autobahn cases differ from conformance/expected.json (report: {report})",
             outcome.differed
         )
         .into());
@@ -115,13 +195,13 @@ fn compare(expected: &BTreeMap<String, Value>, actual: &BTreeMap<String, Value>)
 /// packages from PyPI) unless it is there already.
 fn ensure_wstest(root: &Path) -> Result<PathBuf> {
     let dest = root.join(".tools").join("autobahn");
-    let wstest = dest.join("venv").join("bin").join("wstest");
+    let wstest = wstest_path(root);
     if wstest.exists() {
         return Ok(wstest);
     }
     let python27 = find_python27().ok_or(
         "Autobahn|Testsuite needs Python 2.7 (pyenv's versions/2.7.18/bin/python2.7 or python2.7 on PATH), \
-         which this machine lacks",
+         which this machine lacks; `cargo xtask conformance --client kosoku` runs the cases on Python 3",
     )?;
     println!("xtask: installing Autobahn|Testsuite into {}", dest.display());
     std::fs::create_dir_all(&dest)?;
@@ -176,6 +256,26 @@ fn ensure_wstest(root: &Path) -> Result<PathBuf> {
         run(&mut step)?;
     }
     Ok(wstest)
+}
+
+fn wstest_path(root: &Path) -> PathBuf {
+    root.join(".tools").join("autobahn").join("venv").join("bin").join("wstest")
+}
+
+/// Installs kosoku into `.tools/kosoku` (a Python 3 virtual environment, the
+/// pinned release from PyPI) unless it is there already.
+fn ensure_kosoku(root: &Path) -> Result<PathBuf> {
+    let dest = root.join(".tools").join("kosoku");
+    let kosoku = dest.join("bin").join("kosoku");
+    if kosoku.exists() {
+        return Ok(kosoku);
+    }
+    println!("xtask: installing {KOSOKU} into {}", dest.display());
+    run(Command::new("python3").args(["-m", "venv"]).arg(&dest))?;
+    run(Command::new(dest.join("bin").join("pip"))
+        .args(["install", "-q", KOSOKU])
+        .env("PIP_CACHE_DIR", dest.join(".pipcache")))?;
+    Ok(kosoku)
 }
 
 fn find_python27() -> Option<PathBuf> {

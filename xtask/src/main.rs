@@ -25,8 +25,10 @@ tasks:
                         (arguments go to the backend: cargo xtask serve -- --help)
   test                  run every check and test: format, clippy, native tests,
                         browser tests (wasm-bindgen-test) and end-to-end tests in Chromium
-  conformance [--update] run the Autobahn|Testsuite (cases 1-10) against the release backend
-                        and compare with conformance/expected.json (--update rewrites it)
+  conformance [--update] [--client wstest|kosoku]
+                        run the Autobahn|Testsuite (cases 1-10) against the release backend
+                        and compare with conformance/expected.json (--update rewrites it);
+                        the client is wstest (Python 2.7) when it can be, else kosoku (Python 3)
   dist                  build the release bundle into dist/
   setup                 install the pinned tools (wasm target, trunk, wasm-bindgen-cli,
                         wasm-opt, Chromium and chromedriver) that are missing";
@@ -39,7 +41,7 @@ fn main() -> ExitCode {
         Some("serve") => serve(&rest),
         Some("test") => test(),
         Some("dist") => dist().map(drop),
-        Some("conformance") => conformance(rest.iter().any(|arg| arg == "--update")),
+        Some("conformance") => conformance(&rest),
         Some("setup") => tools::ensure(&root(), Need::Tests).map(drop),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -105,10 +107,27 @@ fn serve(backend_args: &[OsString]) -> Result<()> {
     run(cargo().args(["run", "--release", "--package", "backend", "--"]).args(backend_args))
 }
 
-fn conformance(update: bool) -> Result<()> {
+fn conformance(args: &[OsString]) -> Result<()> {
+    let mut update = false;
+    let mut client = conformance::Client::available(&root());
+    let mut args = args.iter().map(|arg| arg.to_string_lossy());
+    while let Some(arg) = args.next() {
+        match (arg.as_ref(), args.next().as_deref()) {
+            ("--update", next) => {
+                update = true;
+                if next.is_some() {
+                    return Err("--update takes no value; put --client first".into());
+                }
+            }
+            ("--client", Some("wstest")) => client = conformance::Client::Wstest,
+            ("--client", Some("kosoku")) => client = conformance::Client::Kosoku,
+            ("--client", _) => return Err("--client takes wstest or kosoku".into()),
+            (other, _) => return Err(format!("unknown argument `{other}` for conformance\n{USAGE}").into()),
+        }
+    }
     run(cargo().args(["build", "--release", "--package", "backend"]))?;
     let backend_bin = root().join("target").join("release").join("backend");
-    conformance::run_suite(&root(), &backend_bin, update).map(drop)
+    conformance::run_suite(&root(), &backend_bin, client, update).map(drop)
 }
 
 fn test() -> Result<()> {
@@ -157,10 +176,18 @@ fn test() -> Result<()> {
             .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
     )?;
 
-    step("WebSocket conformance (Autobahn|Testsuite fuzzing client, cases 1-10)");
-    let outcome = conformance::run_suite(&root(), &backend_bin, false)?;
-    tally.passed += outcome.matched;
-    tally.failed += outcome.differed;
+    // Both clients where Python 2.7 exists, so the Python 3 fallback stays
+    // known to work; kosoku alone elsewhere.
+    let clients = match conformance::Client::available(&root()) {
+        conformance::Client::Wstest => [conformance::Client::Wstest, conformance::Client::Kosoku].as_slice(),
+        conformance::Client::Kosoku => [conformance::Client::Kosoku].as_slice(),
+    };
+    for &client in clients {
+        step(&format!("WebSocket conformance (Autobahn's cases 1-10, {client:?} client)"));
+        let outcome = conformance::run_suite(&root(), &backend_bin, client, false)?;
+        tally.passed += outcome.matched;
+        tally.failed += outcome.differed;
+    }
 
     println!("\nxtask: every check and test passed");
     println!("xtask: {} passed, {} failed", tally.passed, tally.failed);

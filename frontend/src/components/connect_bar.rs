@@ -90,7 +90,7 @@ pub fn ConnectBar(props: &ConnectBarProps) -> Html {
             </p>
             <p class="ready-state">
                 <span id={ids.of("ready-state-label")}>{ "readyState" }</span>
-                <output aria-labelledby={ids.of("ready-state-label")} class={classes!("state", state.name().to_lowercase())}
+                <output aria-labelledby={ids.of("ready-state-label")} class="state"
                         data-ready-state={state.number().to_string()}>
                     { format!("{} ({})", state.name(), state.number()) }
                 </output>

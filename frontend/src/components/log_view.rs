@@ -232,14 +232,14 @@ pub fn LogRow(props: &LogRowProps) -> Html {
     };
     let link = entry.link.badge();
     html! {
-        <li class={classes!("entry", kind)} data-kind={kind} data-id={entry.id.to_string()}>
+        <li class="entry" data-kind={kind} data-id={entry.id.to_string()}>
             <div class="entry-line">
                 <span class="id">{ format!("#{}", entry.id) }</span>
                 <time class="time">{ &entry.time }</time>
                 <span class="kind">{ kind }</span>
                 <span class="summary">{ entry.record.summary() }</span>
                 if let Some(link) = link {
-                    <span class={classes!("link", link.split(' ').next().map(str::to_owned))}>{ link }</span>
+                    <span class="link" data-link={link.split(' ').next().unwrap_or_default().to_owned()}>{ link }</span>
                 }
                 <button type="button" class="copy" {onclick} aria-label={format!("Copy entry {}", entry.id)}>
                     { "Copy" }
