@@ -42,15 +42,24 @@ pub struct LabPanelProps {
 #[function_component]
 pub fn LabPanel(props: &LabPanelProps) -> Html {
     let prefix = use_ids().0;
-    let controls = use_state(|| None::<AttrValue>);
-    let progress = use_state(Progress::default);
-    let run = use_mut_ref(|| None::<Rc<Run>>);
+    // Kept in a cell and redrawn by hand: one state for the section costs the
+    // page less than a `use_state` per part.
+    let state = use_mut_ref(Section::default);
+    let redraw = use_force_update();
+    // Sets the comparison's progress and redraws.
+    let show = {
+        let (state, redraw) = (state.clone(), redraw.clone());
+        Callback::from(move |progress: Progress| {
+            state.borrow_mut().progress = progress;
+            redraw.force_update();
+        })
+    };
     {
         // Unmounting abandons a running comparison: its timer, listeners and socket go.
-        let run = run.clone();
+        let state = state.clone();
         use_effect_with((), move |()| {
             move || {
-                if let Some(run) = run.borrow_mut().take() {
+                if let Some(run) = state.borrow_mut().run.take() {
                     run.cancel();
                 }
             }
@@ -63,19 +72,22 @@ pub fn LabPanel(props: &LabPanelProps) -> Html {
         let props_lab = props.lab;
         let (onuse, oncommand, onrefuse) = (props.onuse.clone(), props.oncommand.clone(), props.onrefuse.clone());
         let (socket, socket_url, onsent) = (props.socket.clone(), props.socket_url.clone(), props.onsent.clone());
-        let (onerror, progress, run, controls) =
-            (props.onerror.clone(), progress.clone(), run.clone(), controls.clone());
+        let (onerror, state, redraw, show) = (props.onerror.clone(), state.clone(), redraw.clone(), show.clone());
         Callback::from(move |event: MouseEvent| {
             let Some(clicked) = event.target().and_then(|target| target.dyn_into::<Element>().ok()) else {
                 return;
             };
             if clicked.closest("summary").ok().flatten().is_some() {
-                if controls.is_none() {
-                    let (controls, prefix, onerror) = (controls.clone(), prefix.clone(), onerror.clone());
+                if state.borrow().controls.is_none() {
+                    let (state, redraw, prefix, onerror) =
+                        (state.clone(), redraw.clone(), prefix.clone(), onerror.clone());
                     wasm_bindgen_futures::spawn_local(async move {
                         match compare::fetch_text("/lab.html").await {
                             // `$` stands for the tab's id prefix.
-                            Ok(text) => controls.set(Some(text.replace('$', &prefix).into())),
+                            Ok(text) => {
+                                state.borrow_mut().controls = Some(text.replace('$', &prefix).into());
+                                redraw.force_update();
+                            }
                             Err(message) => onerror.emit(format!("The lab could not be loaded: {message}")),
                         }
                     });
@@ -95,19 +107,17 @@ pub fn LabPanel(props: &LabPanelProps) -> Html {
                 "use" => onuse.emit(()),
                 "refuse" => onrefuse.emit(values.concat()),
                 "stop" => {
-                    if let Some(run) = run.borrow_mut().take() {
+                    let stopped = state.borrow_mut().run.take();
+                    if let Some(run) = stopped {
                         run.cancel();
-                        progress.set(Progress {
-                            rows: progress.rows.clone(),
-                            status: "Stopped.".to_owned(),
-                            running: false,
-                        });
+                        let rows = state.borrow().progress.rows.clone();
+                        show.emit(Progress { rows, status: "Stopped.".to_owned(), running: false });
                     }
                 }
                 "compare" => {
                     let plan = match Plan::parse(&values[0], &values[1], &values[2]) {
                         Ok(plan) => plan,
-                        Err(message) => return progress.set(Progress { status: message, ..Progress::default() }),
+                        Err(message) => return show.emit(Progress { status: message, ..Progress::default() }),
                     };
                     let target = Target {
                         origin: gloo::utils::window().location().origin().unwrap_or_default(),
@@ -115,9 +125,9 @@ pub fn LabPanel(props: &LabPanelProps) -> Html {
                         socket_url: socket_url.to_string(),
                         onsent: onsent.clone(),
                     };
-                    let progress = progress.clone();
-                    let started = compare::start(plan, target, Callback::from(move |update| progress.set(update)));
-                    if let Some(earlier) = run.borrow_mut().replace(started) {
+                    let started = compare::start(plan, target, show.clone());
+                    let earlier = state.borrow_mut().run.replace(started);
+                    if let Some(earlier) = earlier {
                         earlier.cancel();
                     }
                 }
@@ -136,10 +146,12 @@ pub fn LabPanel(props: &LabPanelProps) -> Html {
             }
         })
     };
+    let state = state.borrow();
+    let progress = &state.progress;
     html! {
         <details class="learn" {onclick}>
             <summary>{ "Lab and polling" }</summary>
-            { controls.as_ref().map_or_else(|| html! { <p>{ "Loading…" }</p> }, |html| Html::from_html_unchecked(html.clone())) }
+            { state.controls.as_ref().map_or_else(|| html! { <p>{ "Loading…" }</p> }, |html| Html::from_html_unchecked(html.clone())) }
             <p class="compare-status" role="status">
                 { progress.status.clone() }
                 if progress.running {
@@ -151,6 +163,17 @@ pub fn LabPanel(props: &LabPanelProps) -> Html {
             }
         </details>
     }
+}
+
+/// What the section keeps.
+#[derive(Default)]
+struct Section {
+    /// The fetched controls, once the section has been opened.
+    controls: Option<AttrValue>,
+    /// The comparison's progress and results.
+    progress: Progress,
+    /// The running comparison, if any.
+    run: Option<Rc<Run>>,
 }
 
 /// The value of the input `name` in this tab (empty when there is none).
