@@ -15,6 +15,7 @@ pub mod chunked;
 pub mod close_code;
 pub mod codec;
 pub mod compare;
+pub mod comparison;
 pub mod components;
 pub mod compose;
 pub mod connection;

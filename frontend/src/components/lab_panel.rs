@@ -12,7 +12,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlInputElement, WebSocket};
 use yew::prelude::*;
 
-use crate::compare::{self, Progress, Run, Target};
+use crate::compare::{self, Fetcher, Progress, Run, Target};
 use crate::components::ids::use_ids;
 use crate::stats::{fixed, format_ms};
 use crate::wire::{percent_of, Plan, Row};
@@ -81,16 +81,15 @@ pub fn LabPanel(props: &LabPanelProps) -> Html {
                 if state.borrow().controls.is_none() {
                     let (state, redraw, prefix, onerror) =
                         (state.clone(), redraw.clone(), prefix.clone(), onerror.clone());
-                    wasm_bindgen_futures::spawn_local(async move {
-                        match compare::fetch_text("/lab.html").await {
+                    let loaded = Fetcher::new(
+                        move |_, text| {
                             // `$` stands for the tab's id prefix.
-                            Ok(text) => {
-                                state.borrow_mut().controls = Some(text.replace('$', &prefix).into());
-                                redraw.force_update();
-                            }
-                            Err(message) => onerror.emit(format!("The lab could not be loaded: {message}")),
-                        }
-                    });
+                            state.borrow_mut().controls = Some(text.replace('$', &prefix).into());
+                            redraw.force_update();
+                        },
+                        move |why| onerror.emit(format!("The lab could not be loaded: {why}")),
+                    );
+                    loaded.fetch("/lab.html", None);
                 }
                 return;
             }
