@@ -73,7 +73,9 @@ pub fn start(plan: Plan, target: Target, onprogress: Callback<Progress>) -> Rc<R
                 move |response, body| {
                     with(&done, |run| {
                         let (request_head, response_head) = heads(response);
-                        run.next(|machine, now| machine.on_response(now, request_head, response_head, &body));
+                        let step =
+                            run.machine.borrow_mut().on_response(monotonic_ms(), request_head, response_head, &body);
+                        run.next(step);
                     })
                 },
                 move |why| with(&failed, |run| run.finish(format!("Stopped: {why}"))),
@@ -88,7 +90,8 @@ pub fn start(plan: Plan, target: Target, onprogress: Callback<Progress>) -> Rc<R
             stopped: Cell::new(false),
         }
     });
-    run.next(|machine, now| machine.start(now));
+    let step = run.machine.borrow_mut().start(monotonic_ms());
+    run.next(step);
     run
 }
 
@@ -100,12 +103,12 @@ impl Run {
         self.release();
     }
 
-    /// Tells the machine something at the current time and does what it says next.
-    fn next(self: &Rc<Self>, tell: impl FnOnce(&mut Comparison, f64) -> Step) {
+    /// Does what the machine says next. (One function, not one per kind of
+    /// news, so that its body is compiled once.)
+    fn next(self: &Rc<Self>, step: Step) {
         if self.stopped.get() {
             return;
         }
-        let step = tell(&mut self.machine.borrow_mut(), monotonic_ms());
         let (rows, method) = {
             let machine = self.machine.borrow();
             (machine.rows.clone(), machine.method())
@@ -118,14 +121,23 @@ impl Run {
             Step::Fetch { url, body } => self.fetcher.fetch(&url, body.as_deref()),
             Step::Wait(ms) => {
                 let this = Rc::downgrade(self);
-                let timer = Timeout::new(ms, move || with(&this, |run| run.next(Comparison::on_timer)));
+                let timer = Timeout::new(ms, move || {
+                    with(&this, |run| {
+                        let step = run.machine.borrow_mut().on_timer(monotonic_ms());
+                        run.next(step);
+                    })
+                });
                 *self.timer.borrow_mut() = Some(timer);
             }
             Step::Open(url) => match WebSocket::new(&url) {
                 Ok(socket) => {
                     let this = Rc::downgrade(self);
-                    let open =
-                        EventListener::new(&socket, "open", move |_| with(&this, |run| run.next(Comparison::on_open)));
+                    let open = EventListener::new(&socket, "open", move |_| {
+                        with(&this, |run| {
+                            let step = run.machine.borrow_mut().on_open(monotonic_ms());
+                            run.next(step);
+                        })
+                    });
                     // The handshake report is the first message: listened for before `open`.
                     self.listen(&socket);
                     self.listeners.borrow_mut().push(open);
@@ -158,7 +170,10 @@ impl Run {
         let this = Rc::downgrade(self);
         let message = EventListener::new(socket, "message", move |event| {
             if let Some(text) = event.dyn_ref::<MessageEvent>().and_then(|event| event.data().as_string()) {
-                with(&this, |run| run.next(|machine, now| machine.on_message(now, &text)));
+                with(&this, |run| {
+                    let step = run.machine.borrow_mut().on_message(monotonic_ms(), &text);
+                    run.next(step);
+                });
             }
         });
         let this = Rc::downgrade(self);
