@@ -44,6 +44,15 @@ async fn wait_for_summary(browser: &Browser, prefix: &str) -> Vec<LogEntry> {
     browser.log().await
 }
 
+/// Delays later echoes by `ms` (waiting for the server's report), then sends `text`.
+async fn delay_then_send(browser: &Browser, ms: u32, text: &str) {
+    browser.type_into("Delay (ms)", &ms.to_string()).await;
+    press(browser, "Delay echoes").await;
+    wait_for_summary(browser, &format!("server: later echoes wait {ms} ms")).await;
+    browser.type_into("Message", text).await;
+    browser.field("Message").await.send_keys(ENTER).await.unwrap();
+}
+
 fn kinds(log: &[LogEntry]) -> Vec<&str> {
     log.iter().map(|entry| entry.kind.as_str()).collect()
 }
@@ -79,11 +88,7 @@ async fn drop_ends_tcp_and_the_browser_reports_1006_unclean() {
     let browser = Browser::open_app(&backend).await;
     open_lab(&browser).await;
     // An echo held back by the delay is still due when TCP ends.
-    browser.type_into("Delay (ms)", "5000").await;
-    press(&browser, "Delay echoes").await;
-    wait_for_summary(&browser, "server: later echoes wait 5000 ms").await;
-    browser.type_into("Message", "left waiting").await;
-    browser.field("Message").await.send_keys(ENTER).await.unwrap();
+    delay_then_send(&browser, 5000, "left waiting").await;
     press(&browser, "Drop connection").await;
     let log = browser.wait_for_entry("close", 0).await;
     // Observed in Chromium 156: no error event, only the close.
@@ -100,11 +105,7 @@ async fn delayed_echoes_come_back_at_least_the_delay_later() {
     let backend = Backend::start(&[]).await;
     let browser = Browser::open_app(&backend).await;
     open_lab(&browser).await;
-    browser.type_into("Delay (ms)", "300").await;
-    press(&browser, "Delay echoes").await;
-    wait_for_summary(&browser, "server: later echoes wait 300 ms").await;
-    browser.type_into("Message", "slow").await;
-    browser.field("Message").await.send_keys(ENTER).await.unwrap();
+    delay_then_send(&browser, 300, "slow").await;
     let log = browser.wait_for_entry("message", 3).await;
     let echo = log.iter().rfind(|entry| entry.kind == "message").unwrap();
     assert_eq!(echo.detail("MessageEvent.data"), "slow");
