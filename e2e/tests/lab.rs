@@ -48,7 +48,7 @@ async fn wait_for_summary(browser: &Browser, prefix: &str) -> Vec<LogEntry> {
 async fn delay_then_send(browser: &Browser, ms: u32, text: &str) {
     browser.type_into("Delay (ms)", &ms.to_string()).await;
     press(browser, "Delay echoes").await;
-    wait_for_summary(browser, &format!("server: later echoes wait {ms} ms")).await;
+    wait_for_summary(browser, &format!("server delay · ms {ms}")).await;
     browser.type_into("Message", text).await;
     browser.field("Message").await.send_keys(ENTER).await.unwrap();
 }
@@ -121,7 +121,7 @@ async fn a_server_ping_is_answered_by_the_browser_and_reported() {
     let browser = Browser::open_app(&backend).await;
     open_lab(&browser).await;
     press(&browser, "Server ping").await;
-    let log = wait_for_summary(&browser, "server: pong came ").await;
+    let log = wait_for_summary(&browser, "server pong · ms ").await;
     assert_eq!(kinds(&log), ["open", "sent", "message"], "no event for the ping or the pong itself");
     assert!(log[2].detail("MessageEvent.data").starts_with(r#"{"server":"pong","ms":"#));
     browser.close().await;
@@ -135,7 +135,7 @@ async fn a_fragmented_message_is_one_message_event() {
     browser.type_into("Frames", "3").await;
     browser.type_into("Text", "one whole text").await;
     press(&browser, "Fragmented message").await;
-    let log = wait_for_summary(&browser, "server: sent 3 frames of 14 bytes").await;
+    let log = wait_for_summary(&browser, "server fragmented · frames 3 · bytes 14").await;
     let messages: Vec<&LogEntry> = log.iter().filter(|entry| entry.kind == "message").collect();
     assert_eq!(messages.len(), 2, "the text and the report: {log:#?}");
     assert_eq!(messages[0].detail("MessageEvent.data"), "one whole text");

@@ -70,15 +70,15 @@ pub fn start(plan: Plan, target: Target, onprogress: Callback<Progress>) -> Rc<R
         Run {
             machine: RefCell::new(Comparison::new(plan, &target.origin, &mailbox, socket_url)),
             fetcher: Fetcher::new(
-                move |response, body| {
+                Box::new(move |response, body| {
                     with(&done, |run| {
                         let (request_head, response_head) = heads(response);
                         let step =
                             run.machine.borrow_mut().on_response(monotonic_ms(), request_head, response_head, &body);
                         run.next(step);
                     })
-                },
-                move |why| with(&failed, |run| run.finish(format!("Stopped: {why}"))),
+                }),
+                Rc::new(move |why| with(&failed, |run| run.finish(format!("Stopped: {why}")))),
             ),
             onprogress,
             onsent: target.onsent,
@@ -230,6 +230,9 @@ fn with<T>(this: &Weak<T>, action: impl FnOnce(&Rc<T>)) {
     }
 }
 
+/// Gets a successful response and its text.
+pub type OnFetched = Box<dyn Fn(&Response, String)>;
+
 /// One `fetch` at a time, with the callbacks that receive its outcome owned
 /// here. While a fetch is out the fetcher keeps itself alive, so the promise
 /// never calls a dropped callback; it lets go once the fetch has settled.
@@ -244,8 +247,9 @@ pub struct Fetcher {
 impl Fetcher {
     /// A fetcher that gives each successful response and its text to `ondone`,
     /// and says why to `onfail` otherwise (an HTTP error status included).
-    pub fn new(ondone: impl Fn(&Response, String) + 'static, onfail: impl Fn(String) + 'static) -> Rc<Fetcher> {
-        let onfail = Rc::new(onfail);
+    ///
+    /// The callbacks are boxed so that every fetcher shares one copy of this code.
+    pub fn new(ondone: OnFetched, onfail: Rc<dyn Fn(String)>) -> Rc<Fetcher> {
         Rc::new_cyclic(|this: &Weak<Fetcher>| {
             let (responded, texted, failed) = (this.clone(), this.clone(), this.clone());
             let (text_failed, status_failed, fetch_failed) = (Rc::clone(&onfail), Rc::clone(&onfail), onfail);
@@ -273,7 +277,7 @@ impl Fetcher {
                         };
                         match response.ok() {
                             true => ondone(&response, text.as_string().unwrap_or_default()),
-                            false => status_failed(format!("{} answered {}", response.url(), response.status())),
+                            false => status_failed(format!("the server answered {}", response.status())),
                         }
                     })
                 }),

@@ -378,7 +378,7 @@ mod tests {
     fn lab_reports_read_as_words() {
         let report =
             Record::Message { payload: Payload::Text(r#"{"server":"delay","ms":5}"#.into()), origin: "o".into() };
-        assert_eq!(report.summary(), "server: later echoes wait 5 ms");
+        assert_eq!(report.summary(), "server delay · ms 5");
         let echo = Record::Message { payload: Payload::Text(r#"{"server":1}"#.into()), origin: "o".into() };
         assert_eq!(echo.summary(), "text · 12 bytes");
     }

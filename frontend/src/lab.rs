@@ -70,30 +70,31 @@ pub fn server_report(text: &str) -> Option<Value> {
     }
 }
 
-/// A lab report in words, for the log; `None` for texts that are not a report
-/// the lab sends. A malformed report is described as far as it can be.
+/// A server report as one line for the log, e.g. `server pong · ms 0.412` or
+/// `server fragmented · frames 3 · bytes 11`: its kind, then each member. Read
+/// generically, so a report of a kind the page does not know still reads, and
+/// a malformed one shows what it holds. The handshake report is left to the
+/// handshake inspector (`None`), as are texts that are not reports.
 pub fn describe_report(text: &str) -> Option<String> {
-    let report = server_report(text)?;
-    let field = |key: &str| match report.get(key) {
-        Some(Value::Number(number)) => number.clone(),
-        Some(Value::String(text)) => text.clone(),
-        _ => "?".to_owned(),
+    let Some(Value::Object(members)) = server_report(text) else {
+        return None;
     };
-    let described = match report.get("server").and_then(Value::as_str)? {
-        "pong" => format!("pong came {} ms after the ping (the browser answered it; no event)", field("ms")),
-        "delay" => format!("later echoes wait {} ms", field("ms")),
-        "fragmented" => {
-            format!("sent {} frames of {} bytes; the browser fired one message event", field("frames"), field("bytes"))
+    let kind = members.first()?.1.as_str().filter(|kind| *kind != "handshake")?;
+    let mut line = format!("server {kind}");
+    for (key, value) in &members[1..] {
+        line.push_str(" · ");
+        line.push_str(key);
+        line.push(' ');
+        match value {
+            Value::Number(text) | Value::String(text) => line.push_str(text),
+            Value::Array(items) => {
+                let items: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+                line.push_str(&items.join(", "));
+            }
+            other => line.push_str(&other.to_compact()),
         }
-        "error" => format!("error: {}", field("message")),
-        "help" => {
-            let commands = report.get("commands").and_then(Value::as_array).unwrap_or_default();
-            let names: Vec<&str> = commands.iter().filter_map(Value::as_str).collect();
-            format!("commands: {}", names.join(", "))
-        }
-        _ => return None,
-    };
-    Some(format!("server: {described}"))
+    }
+    Some(line)
 }
 
 #[cfg(test)]
@@ -136,25 +137,16 @@ mod tests {
     #[test]
     fn reports_read_as_words() {
         let check = |text: &str, expected: Option<&str>| assert_eq!(describe_report(text).as_deref(), expected);
-        check(
-            r#"{"server":"pong","ms":0.412}"#,
-            Some("server: pong came 0.412 ms after the ping (the browser answered it; no event)"),
-        );
-        check(r#"{"server":"delay","ms":500}"#, Some("server: later echoes wait 500 ms"));
-        check(
-            r#"{"server":"fragmented","frames":3,"bytes":11}"#,
-            Some("server: sent 3 frames of 11 bytes; the browser fired one message event"),
-        );
+        check(r#"{"server":"pong","ms":0.412}"#, Some("server pong · ms 0.412"));
+        check(r#"{"server":"delay","ms":500}"#, Some("server delay · ms 500"));
+        check(r#"{"server":"fragmented","frames":3,"bytes":11}"#, Some("server fragmented · frames 3 · bytes 11"));
         check(
             r#"{"server":"error","message":"unknown command /x; try /help"}"#,
-            Some("server: error: unknown command /x; try /help"),
+            Some("server error · message unknown command /x; try /help"),
         );
-        check(r#"{"server":"help","commands":["/drop","/help"]}"#, Some("server: commands: /drop, /help"));
-        check(
-            r#"{"server":"pong"}"#,
-            Some("server: pong came ? ms after the ping (the browser answered it; no event)"),
-        );
-        check(r#"{"server":"handshake"}"#, None);
+        check(r#"{"server":"help","commands":["/drop","/help"]}"#, Some("server help · commands /drop, /help"));
+        check(r#"{"server":"new","flag":true}"#, Some("server new · flag true"));
+        check(r#"{"server":"handshake","request":{}}"#, None);
         check(r#"{"server":5}"#, None);
         check("plain", None);
     }

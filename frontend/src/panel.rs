@@ -191,10 +191,6 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
             }
         })
     };
-    let onuse = {
-        let (session, default_url) = (session.clone(), Rc::clone(&default_url));
-        Callback::from(move |()| session.dispatch(Action::EditUrl(lab::lab_url(&default_url))))
-    };
     let onrefuse = {
         let (session, default_url, target) = (session.clone(), Rc::clone(&default_url), Rc::clone(&target));
         let onconnect = onconnect.clone();
@@ -349,8 +345,8 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
             <BurstPanel count={session.settings.burst_count.clone()} size={session.settings.burst_size.clone()}
                         open={session.ready_state == ReadyState::Open} burst={session.burst.clone()}
                         {onsetting} {onburst} />
-            <LabPanel lab={session.on_lab()} {onuse} {oncommand} {onrefuse} socket={current_socket}
-                      socket_url={format!("{default_url}?inspect")} {onsent} {onerror} />
+            <LabPanel lab={session.on_lab()} onurl={dispatch(Action::EditUrl)} {oncommand} {onrefuse}
+                      socket={current_socket} socket_url={(*default_url).clone()} {onsent} {onerror} />
         </>
     }
 }

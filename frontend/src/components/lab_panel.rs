@@ -14,6 +14,7 @@ use yew::prelude::*;
 
 use crate::compare::{self, Fetcher, Progress, Run, Target};
 use crate::components::ids::use_ids;
+use crate::lab;
 use crate::stats::{fixed, format_ms};
 use crate::wire::{percent_of, Plan, Row};
 
@@ -22,15 +23,16 @@ use crate::wire::{percent_of, Plan, Row};
 pub struct LabPanelProps {
     /// Whether an open connection to `/ws/lab` takes commands.
     pub lab: bool,
-    /// "Use the lab endpoint": puts the lab's URL in the URL box.
-    pub onuse: Callback<()>,
+    /// Puts a URL in the URL box ("Use the lab endpoint").
+    pub onurl: Callback<String>,
     /// Sends a command text.
     pub oncommand: Callback<String>,
     /// Reconnects to the lab asking it to refuse the upgrade with this status.
     pub onrefuse: Callback<String>,
     /// The page's open socket on `/ws` or `/ws/lab`, if any, at the time of asking.
     pub socket: Callback<(), Option<WebSocket>>,
-    /// Where to open a socket for a comparison when there is none.
+    /// The page's default socket URL (`/ws` on its host): the lab is beside it, and a
+    /// comparison opens a socket there when the tab has none.
     pub socket_url: AttrValue,
     /// Told each text a comparison sends on the page's socket.
     pub onsent: Callback<String>,
@@ -70,7 +72,7 @@ pub fn LabPanel(props: &LabPanelProps) -> Html {
     // `data-lab` what it does.
     let onclick = {
         let props_lab = props.lab;
-        let (onuse, oncommand, onrefuse) = (props.onuse.clone(), props.oncommand.clone(), props.onrefuse.clone());
+        let (onurl, oncommand, onrefuse) = (props.onurl.clone(), props.oncommand.clone(), props.onrefuse.clone());
         let (socket, socket_url, onsent) = (props.socket.clone(), props.socket_url.clone(), props.onsent.clone());
         let (onerror, state, redraw, show) = (props.onerror.clone(), state.clone(), redraw.clone(), show.clone());
         Callback::from(move |event: MouseEvent| {
@@ -82,12 +84,12 @@ pub fn LabPanel(props: &LabPanelProps) -> Html {
                     let (state, redraw, prefix, onerror) =
                         (state.clone(), redraw.clone(), prefix.clone(), onerror.clone());
                     let loaded = Fetcher::new(
-                        move |_, text| {
+                        Box::new(move |_, text| {
                             // `$` stands for the tab's id prefix.
                             state.borrow_mut().controls = Some(text.replace('$', &prefix).into());
                             redraw.force_update();
-                        },
-                        move |why| onerror.emit(format!("The lab could not be loaded: {why}")),
+                        }),
+                        Rc::new(move |why| onerror.emit(format!("The lab could not be loaded: {why}"))),
                     );
                     loaded.fetch("/lab.html", None);
                 }
@@ -103,7 +105,7 @@ pub fn LabPanel(props: &LabPanelProps) -> Html {
                 .map(|name| field_value(&prefix, name))
                 .collect();
             match button.get_attribute("data-lab").unwrap_or_default().as_str() {
-                "use" => onuse.emit(()),
+                "use" => onurl.emit(lab::lab_url(&socket_url)),
                 "refuse" => onrefuse.emit(values.concat()),
                 "stop" => {
                     let stopped = state.borrow_mut().run.take();
@@ -121,7 +123,8 @@ pub fn LabPanel(props: &LabPanelProps) -> Html {
                     let target = Target {
                         origin: gloo::utils::window().location().origin().unwrap_or_default(),
                         socket: socket.emit(()),
-                        socket_url: socket_url.to_string(),
+                        // Asking for the handshake report, so its bytes can be counted.
+                        socket_url: format!("{socket_url}?inspect"),
                         onsent: onsent.clone(),
                     };
                     let started = compare::start(plan, target, show.clone());
@@ -150,7 +153,7 @@ pub fn LabPanel(props: &LabPanelProps) -> Html {
     html! {
         <details class="learn" {onclick}>
             <summary>{ "Lab and polling" }</summary>
-            { state.controls.as_ref().map_or_else(|| html! { <p>{ "Loading…" }</p> }, |html| Html::from_html_unchecked(html.clone())) }
+            { state.controls.as_ref().map(|html| Html::from_html_unchecked(html.clone())) }
             <p class="compare-status" role="status">
                 { progress.status.clone() }
                 if progress.running {
