@@ -19,6 +19,8 @@ async fn open_app(backend: &Backend) -> Browser {
         .for_element(Locator::Css("[role=log]"))
         .await
         .expect("the app renders");
+    // The pure echo: no handshake report (learn.rs covers that default).
+    browser.set_checked("Show the handshake", false).await;
     browser
 }
 

@@ -14,6 +14,15 @@ const RELEASE: &str = "\u{E000}";
 const UP: &str = "\u{E013}";
 const DOWN: &str = "\u{E015}";
 
+/// The app with Show the handshake unticked: these tests are about the pure
+/// echo, where every message received answers one sent (`learn.rs` covers the
+/// handshake report, which the page asks for by default).
+async fn open_echo_app(backend: &Backend) -> Browser {
+    let browser = Browser::open_app(backend).await;
+    browser.set_checked("Show the handshake", false).await;
+    browser
+}
+
 async fn connect(browser: &Browser) {
     let before = browser.log().await.len();
     browser.button("Connect").await.click().await.unwrap();
@@ -56,7 +65,7 @@ fn temp_file(contents: &[u8]) -> tempfile::NamedTempFile {
 async fn each_echo_is_paired_with_its_send_and_sends_cut_off_by_a_close_are_lost() {
     // Messages over 16 bytes make the server close with 1009 without echoing.
     let backend = Backend::start(&["--max-message-bytes", "16"]).await;
-    let browser = Browser::open_app(&backend).await;
+    let browser = open_echo_app(&backend).await;
     connect(&browser).await;
 
     send(&browser, "one").await;
@@ -93,7 +102,7 @@ async fn each_echo_is_paired_with_its_send_and_sends_cut_off_by_a_close_are_lost
 #[tokio::test]
 async fn disconnect_uses_the_close_fields_and_refuses_what_a_page_cannot_send() {
     let backend = Backend::start(&[]).await;
-    let browser = Browser::open_app(&backend).await;
+    let browser = open_echo_app(&backend).await;
     connect(&browser).await;
     assert_eq!(browser.value("Close code").await, "1000");
 
@@ -124,7 +133,7 @@ async fn disconnect_uses_the_close_fields_and_refuses_what_a_page_cannot_send() 
 #[tokio::test]
 async fn offered_subprotocols_fail_the_handshake_with_this_server_and_none_succeed() {
     let backend = Backend::start(&[]).await;
-    let browser = Browser::open_app(&backend).await;
+    let browser = open_echo_app(&backend).await;
 
     // Without protocols: open, and the negotiated values (none) are shown.
     connect(&browser).await;
@@ -152,7 +161,7 @@ async fn offered_subprotocols_fail_the_handshake_with_this_server_and_none_succe
 #[tokio::test]
 async fn the_composer_sends_json_hex_base64_files_and_multi_line_text() {
     let backend = Backend::start(&[]).await;
-    let browser = Browser::open_app(&backend).await;
+    let browser = open_echo_app(&backend).await;
     connect(&browser).await;
 
     browser.choose("Mode", "JSON").await;
@@ -209,7 +218,7 @@ async fn the_composer_sends_json_hex_base64_files_and_multi_line_text() {
 #[tokio::test]
 async fn sent_messages_come_back_with_the_arrows_and_survive_a_reload_with_the_settings() {
     let backend = Backend::start(&[]).await;
-    let browser = Browser::open_app(&backend).await;
+    let browser = open_echo_app(&backend).await;
     connect(&browser).await;
     send(&browser, "first").await;
     send(&browser, "second").await;
@@ -238,7 +247,7 @@ async fn sent_messages_come_back_with_the_arrows_and_survive_a_reload_with_the_s
 #[tokio::test]
 async fn reconnecting_backs_off_visibly_follows_the_url_and_never_follows_a_disconnect() {
     let backend = Backend::start(&[]).await;
-    let browser = Browser::open_app(&backend).await;
+    let browser = open_echo_app(&backend).await;
     let real_url = browser.value("URL").await;
     assert_eq!(browser.field("Reconnect automatically").await.prop("checked").await.unwrap().as_deref(), Some("false"));
 
@@ -287,7 +296,7 @@ async fn reconnecting_backs_off_visibly_follows_the_url_and_never_follows_a_disc
 #[tokio::test]
 async fn the_log_filters_searches_copies_exports_imports_and_clears() {
     let backend = Backend::start(&[]).await;
-    let browser = Browser::open_app(&backend).await;
+    let browser = open_echo_app(&backend).await;
     connect(&browser).await;
     send(&browser, "alpha").await;
     send(&browser, "beta").await;
@@ -364,7 +373,7 @@ async fn the_log_filters_searches_copies_exports_imports_and_clears() {
 #[tokio::test]
 async fn a_burst_reports_throughput_and_round_trips_and_the_log_can_stop_following() {
     let backend = Backend::start(&[]).await;
-    let browser = Browser::open_app(&backend).await;
+    let browser = open_echo_app(&backend).await;
     connect(&browser).await;
 
     browser.type_into("Count", "300").await;
@@ -414,7 +423,7 @@ async fn a_burst_reports_throughput_and_round_trips_and_the_log_can_stop_followi
 #[tokio::test]
 async fn every_control_is_labelled_and_the_page_fits_a_phone() {
     let backend = Backend::start(&[]).await;
-    let browser = Browser::open_app(&backend).await;
+    let browser = open_echo_app(&backend).await;
     browser.choose("Mode", "File").await;
     browser.choose("Mode", "JSON").await;
     let unlabelled = browser
@@ -446,7 +455,7 @@ async fn every_control_is_labelled_and_the_page_fits_a_phone() {
 #[tokio::test]
 async fn a_log_of_100_000_entries_stays_responsive() {
     let backend = Backend::start(&[]).await;
-    let browser = Browser::open_app(&backend).await;
+    let browser = open_echo_app(&backend).await;
     connect(&browser).await;
     browser.type_into("Count", "50000").await;
     browser.type_into("Size", "8").await;
@@ -497,7 +506,7 @@ async fn a_log_of_100_000_entries_stays_responsive() {
 #[tokio::test]
 async fn several_connections_each_have_their_own_tab_and_log() {
     let backend = Backend::start(&[]).await;
-    let browser = Browser::open_app(&backend).await;
+    let browser = open_echo_app(&backend).await;
     connect(&browser).await;
     send(&browser, "from one").await;
     wait_for_count(&browser, "message", 1).await;

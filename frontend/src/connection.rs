@@ -15,13 +15,13 @@ use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 use yew::prelude::*;
 
 use crate::browser::describe_js_error;
-use crate::event_log::{Payload, Record};
+use crate::event_log::{Facts, Payload, Record};
 use crate::ready_state::ReadyState;
 
-/// Called with each event's record and the `readyState` right after it. Every
-/// listener holds a clone of this `Rc`, so its strong count shows how many
-/// listeners are alive.
-pub type OnRecord = Rc<dyn Fn(Record, ReadyState)>;
+/// Called with each event's record and what the socket said right after it
+/// (`readyState` and the rest). Every listener holds a clone of this `Rc`, so
+/// its strong count shows how many listeners are alive.
+pub type OnRecord = Rc<dyn Fn(Record, Facts)>;
 
 /// An open (or opening) WebSocket and the listeners that report its events.
 pub struct Connection {
@@ -54,7 +54,7 @@ impl Connection {
             let on_record = Rc::clone(on_record);
             EventListener::new(&socket, name, move |event| {
                 let record = to_record(&socket_in_listener, event);
-                on_record(record, ReadyState::from_number(socket_in_listener.ready_state()));
+                on_record(record, facts(&socket_in_listener, event));
             })
         };
         let listeners = [
@@ -103,6 +103,19 @@ impl Drop for Connection {
         if ReadyState::from_number(self.socket.ready_state()).can_disconnect() {
             let _ = self.socket.close_with_code_and_reason(1000, "page closed the connection");
         }
+    }
+}
+
+/// The properties the record leaves out, read while the event is dispatched.
+fn facts(socket: &WebSocket, event: &Event) -> Facts {
+    Facts {
+        ready_state: ReadyState::from_number(socket.ready_state()),
+        buffered_amount: socket.buffered_amount(),
+        binary_type: match socket.binary_type() {
+            BinaryType::Blob => "blob",
+            _ => "arraybuffer",
+        },
+        last_event_id: event.dyn_ref::<MessageEvent>().map(MessageEvent::last_event_id),
     }
 }
 

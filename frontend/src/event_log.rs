@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use crate::ready_state::ReadyState;
 use crate::stats::format_ms;
 use crate::{close_code, codec, lab};
 
@@ -202,6 +203,27 @@ fn quoted(value: &str) -> String {
     }
 }
 
+/// What the socket and the event said when the event fired, beyond the record
+/// itself, for the entry's explanation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    /// `WebSocket.readyState` right after the event.
+    pub ready_state: ReadyState,
+    /// `WebSocket.bufferedAmount` then.
+    pub buffered_amount: u32,
+    /// `WebSocket.binaryType` (the page sets `arraybuffer`).
+    pub binary_type: &'static str,
+    /// `MessageEvent.lastEventId` (message events only; always empty for WebSockets).
+    pub last_event_id: Option<String>,
+}
+
+impl Facts {
+    /// Facts with only the ready state known, as tests and imports make them.
+    pub fn new(ready_state: ReadyState) -> Facts {
+        Facts { ready_state, buffered_amount: 0, binary_type: "arraybuffer", last_event_id: None }
+    }
+}
+
 /// How a sent message and its echo are paired. On one connection the k-th
 /// message received answers the k-th message sent, because the echo server
 /// answers in order.
@@ -220,6 +242,9 @@ pub enum Link {
     },
     /// Sent, but the connection closed before its echo came.
     Lost,
+    /// A report the server sent of its own accord: not an echo, so it answers
+    /// nothing sent.
+    Report,
     /// The echo of entry `sent`, `rtt_ms` after it was sent.
     EchoOf {
         /// The sent entry's id.
@@ -237,6 +262,7 @@ impl Link {
             Link::Pending => Some("pending".to_owned()),
             Link::Echoed { rtt_ms, .. } => Some(format!("echoed · {}", format_ms(*rtt_ms))),
             Link::Lost => Some("lost".to_owned()),
+            Link::Report => Some("server report".to_owned()),
             Link::EchoOf { rtt_ms, .. } => Some(format!("RTT {}", format_ms(*rtt_ms))),
         }
     }
@@ -248,6 +274,9 @@ impl Link {
             Link::Pending => Some(("echo", "pending: not echoed yet".to_owned())),
             Link::Echoed { by, rtt_ms } => Some(("echo", format!("entry #{by}, round trip {}", format_ms(*rtt_ms)))),
             Link::Lost => Some(("echo", "lost: the connection closed before the echo came".to_owned())),
+            Link::Report => {
+                Some(("server report", "sent by the server itself: not an echo of anything sent".to_owned()))
+            }
             Link::EchoOf { sent, rtt_ms } => {
                 Some(("echo of", format!("entry #{sent}, round trip {}", format_ms(*rtt_ms))))
             }
@@ -268,6 +297,8 @@ pub struct Entry {
     pub record: Record,
     /// Its pairing with a sent message or echo.
     pub link: Link,
+    /// What the socket said at the time (events only; not kept in exported files).
+    pub facts: Option<Facts>,
 }
 
 /// The event log: entries shared, so that clones of the log and props of the

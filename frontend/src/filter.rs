@@ -136,7 +136,7 @@ mod tests {
     use crate::event_log::{Link, Payload, Record};
 
     fn entry(record: Record) -> Entry {
-        Entry { id: 1, time: "t".into(), at_ms: 0.0, record, link: Link::None }
+        Entry { id: 1, time: "t".into(), at_ms: 0.0, record, link: Link::None, facts: None }
     }
 
     fn check(filter: &Filter, expected: [bool; 3]) {

@@ -1,11 +1,12 @@
-//! The lab endpoint (`/ws/lab`): its URLs, how the page tells its commands and
-//! reports from echoes, and how a report reads in the log.
+//! The lab endpoint (`/ws/lab`): its URLs, how the page tells its commands from
+//! texts to echo, and how its reports read in the log.
 //!
 //! On a lab connection a text message starting with `/` is a command: the
-//! server obeys it instead of echoing it. What the server says back is a text
-//! message holding one JSON object whose first key is `"server"`.
+//! server obeys it instead of echoing it. What the server says back is a
+//! server report (`report.rs`).
 
-use crate::json::{self, Value};
+use crate::json::Value;
+use crate::report;
 
 /// The path of the lab endpoint.
 pub const LAB_PATH: &str = "/ws/lab";
@@ -56,29 +57,13 @@ pub fn fragment_reply(command: &str) -> Option<&str> {
     Some(text)
 }
 
-/// The server's report in a received text, when it is one: a JSON object whose
-/// first key is `"server"`. Only texts that start with `{` are parsed.
-pub fn server_report(text: &str) -> Option<Value> {
-    if !text.starts_with('{') {
-        return None;
-    }
-    match json::parse(text) {
-        Ok(Value::Object(members)) if members.first().is_some_and(|(key, _)| key == "server") => {
-            Some(Value::Object(members))
-        }
-        _ => None,
-    }
-}
-
 /// A server report as one line for the log, e.g. `server pong · ms 0.412` or
 /// `server fragmented · frames 3 · bytes 11`: its kind, then each member. Read
 /// generically, so a report of a kind the page does not know still reads, and
 /// a malformed one shows what it holds. The handshake report is left to the
 /// handshake inspector (`None`), as are texts that are not reports.
 pub fn describe_report(text: &str) -> Option<String> {
-    let Some(Value::Object(members)) = server_report(text) else {
-        return None;
-    };
+    let members = report::report_members(text)?;
     let kind = members.first()?.1.as_str().filter(|kind| *kind != "handshake")?;
     let mut line = format!("server {kind}");
     for (key, value) in &members[1..] {
@@ -123,15 +108,6 @@ mod tests {
         assert_eq!(fragment_reply("/fragment 3 hello world"), Some("hello world"));
         assert_eq!(fragment_reply("/fragment 3"), None);
         assert_eq!(fragment_reply("/delay 3 x"), None);
-    }
-
-    #[test]
-    fn reports_are_objects_whose_first_key_is_server() {
-        assert!(server_report(r#"{"server":"delay","ms":5}"#).is_some());
-        assert!(server_report(r#"{"ms":5,"server":"delay"}"#).is_none());
-        assert!(server_report(r#"["server"]"#).is_none());
-        assert!(server_report(r#"{"server":"#).is_none());
-        assert!(server_report("hello").is_none());
     }
 
     #[test]

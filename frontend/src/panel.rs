@@ -14,6 +14,7 @@ use crate::components::burst_panel::BurstPanel;
 use crate::components::composer::Composer;
 use crate::components::connect_bar::ConnectBar;
 use crate::components::lab_panel::LabPanel;
+use crate::components::learn::{HandshakeInspector, TimelineView};
 use crate::components::log_view::LogView;
 use crate::components::stats_bar::StatsBar;
 use crate::compose::{self, Mode};
@@ -23,7 +24,7 @@ use crate::lab;
 use crate::ready_state::ReadyState;
 use crate::session_file;
 use crate::settings::protocol_list;
-use crate::socket_url::default_socket_url;
+use crate::socket_url::{default_socket_url, with_inspect};
 use crate::state::{Action, Session, Setting};
 use crate::stats::summarize;
 
@@ -61,8 +62,8 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
     let refresh = use_force_update();
     // Where Connect goes, as of the latest render: a retry timer armed earlier
     // must use the URL and protocols shown now, not those of its own render.
-    let target = use_mut_ref(|| (String::new(), String::new()));
-    *target.borrow_mut() = (session.url.clone(), session.settings.protocols.clone());
+    let target = use_mut_ref(|| (String::new(), String::new(), true));
+    *target.borrow_mut() = (session.url.clone(), session.settings.protocols.clone(), session.settings.inspect);
 
     // The close event is a connection's last; once it is logged, dropping the
     // connection detaches its listeners. This runs after the event's handler has
@@ -87,9 +88,9 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
 
     let on_record: OnRecord = {
         let batcher = Rc::clone(&batcher);
-        Rc::new(move |record, ready_state| {
+        Rc::new(move |record, facts| {
             let (time, at_ms) = browser::now();
-            batcher.later(Action::Record { record, time, at_ms, ready_state })
+            batcher.later(Action::Record { record, time, at_ms, facts })
         })
     };
 
@@ -99,10 +100,11 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
         Callback::from(move |()| {
             let mut slot = connection.borrow_mut();
             drop(slot.take());
-            let (url, protocols) = target.borrow().clone();
+            let (url, protocols, inspect) = target.borrow().clone();
+            let url = if inspect { with_inspect(&url) } else { url };
             match Connection::open_with_protocols(&url, &protocol_list(&protocols), &on_record) {
                 Ok(opened) => {
-                    batcher.now(Action::Connecting(opened.ready_state()));
+                    batcher.now(Action::Connecting(opened.ready_state(), monotonic_ms()));
                     *slot = Some(opened);
                 }
                 Err(message) => session.dispatch(Action::Failed(format!("Could not connect: {message}"))),
@@ -139,11 +141,11 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
             };
             match connection.borrow().as_ref() {
                 Some(open) if open.ready_state().can_disconnect() => match open.close(code, &reason) {
-                    Ok(()) => batcher.now(Action::Disconnecting(open.ready_state())),
+                    Ok(()) => batcher.now(Action::Disconnecting(open.ready_state(), monotonic_ms())),
                     Err(message) => session.dispatch(Action::Failed(format!("Could not close: {message}"))),
                 },
                 // No socket to close: Disconnect cancels a scheduled retry.
-                _ => batcher.now(Action::Disconnecting(session.ready_state)),
+                _ => batcher.now(Action::Disconnecting(session.ready_state, monotonic_ms())),
             }
         })
     };
@@ -335,6 +337,9 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
             if let Some(notice) = &session.notice {
                 <p class="notice" role="alert">{ notice }</p>
             }
+            <HandshakeInspector report={session.handshake.clone()} inspect={session.settings.inspect}
+                                ready_state={session.ready_state} />
+            <TimelineView timeline={session.timeline.clone()} />
             <StatsBar traffic={session.traffic} {rtt} pending={session.pending()} {buffered} />
             <Composer draft={session.draft.clone()} {mode} ready_state={session.ready_state} file={file_info}
                       ondraft={dispatch(Action::EditDraft)} {onmode} {onsend} onolder={action(|| Action::HistoryOlder)}

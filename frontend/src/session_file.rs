@@ -67,6 +67,7 @@ fn entry_value(entry: &Entry) -> Value {
         Link::None => None,
         Link::Pending => Some(("pending", None, None)),
         Link::Lost => Some(("lost", None, None)),
+        Link::Report => Some(("report", None, None)),
         Link::Echoed { by, rtt_ms } => Some(("echoed", Some(by), Some(rtt_ms))),
         Link::EchoOf { sent, rtt_ms } => Some(("echo-of", Some(sent), Some(rtt_ms))),
     };
@@ -131,6 +132,7 @@ fn read_entry(value: &Value) -> Result<Entry, String> {
         Some(link) => match link.get("state").and_then(Value::as_str) {
             Some("pending") => Link::Pending,
             Some("lost") => Link::Lost,
+            Some("report") => Link::Report,
             Some("echoed") => Link::Echoed { by: number(link, "entry")? as u64, rtt_ms: number(link, "rtt_ms")? },
             Some("echo-of") => Link::EchoOf { sent: number(link, "entry")? as u64, rtt_ms: number(link, "rtt_ms")? },
             _ => return Err("unknown link state".to_owned()),
@@ -142,6 +144,7 @@ fn read_entry(value: &Value) -> Result<Entry, String> {
         at_ms: number(value, "at_ms")?,
         record,
         link,
+        facts: None,
     })
 }
 
@@ -150,7 +153,7 @@ mod tests {
     use super::*;
 
     fn entry(id: u64, record: Record, link: Link) -> Entry {
-        Entry { id, time: "12:00:00.000".into(), at_ms: id as f64 * 1.5, record, link }
+        Entry { id, time: "12:00:00.000".into(), at_ms: id as f64 * 1.5, record, link, facts: None }
     }
 
     #[test]

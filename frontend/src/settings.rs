@@ -20,6 +20,8 @@ pub struct Settings {
     pub mode: Mode,
     /// The "Reconnect automatically" checkbox.
     pub auto_reconnect: bool,
+    /// The "Show the handshake" checkbox: connect with the `inspect` query key.
+    pub inspect: bool,
     /// The Burst "Count" field.
     pub burst_count: String,
     /// The Burst "Size" field (bytes per message).
@@ -34,6 +36,7 @@ impl Default for Settings {
             close_reason: String::new(),
             mode: Mode::Text,
             auto_reconnect: false,
+            inspect: true,
             burst_count: "100".into(),
             burst_size: "64".into(),
         }
@@ -65,6 +68,7 @@ impl Stored {
             ("closeReason".into(), Value::string(&settings.close_reason)),
             ("mode".into(), Value::string(settings.mode.label())),
             ("autoReconnect".into(), Value::Bool(settings.auto_reconnect)),
+            ("inspect".into(), Value::Bool(settings.inspect)),
             ("burstCount".into(), Value::string(&settings.burst_count)),
             ("burstSize".into(), Value::string(&settings.burst_size)),
             ("history".into(), Value::Array(self.history.iter().map(Value::string).collect())),
@@ -87,6 +91,7 @@ impl Stored {
                 close_reason: text_or("closeReason", defaults.close_reason),
                 mode: value.get("mode").and_then(Value::as_str).map(Mode::from_label).unwrap_or(defaults.mode),
                 auto_reconnect: value.get("autoReconnect").and_then(Value::as_bool).unwrap_or(defaults.auto_reconnect),
+                inspect: value.get("inspect").and_then(Value::as_bool).unwrap_or(defaults.inspect),
                 burst_count: text_or("burstCount", defaults.burst_count),
                 burst_size: text_or("burstSize", defaults.burst_size),
             },
@@ -118,6 +123,7 @@ mod tests {
                 close_reason: "bye \"now\"".into(),
                 mode: Mode::Hex,
                 auto_reconnect: true,
+                inspect: false,
                 burst_count: "10".into(),
                 burst_size: "1".into(),
             },

@@ -9,9 +9,46 @@ pub fn default_socket_url(protocol: &str, host: &str) -> String {
     format!("{scheme}://{host}/ws")
 }
 
+/// `url` with the query key `inspect` added (kept as it is when already there),
+/// which asks this server for its handshake report. Other servers ignore it.
+pub fn with_inspect(url: &str) -> String {
+    let (base, fragment) = url.split_once('#').map_or((url, None), |(base, fragment)| (base, Some(fragment)));
+    let query = base.split_once('?').map(|(_, query)| query);
+    let present = query.is_some_and(|query| query.split('&').any(|pair| pair.split('=').next() == Some("inspect")));
+    let mut out = base.to_owned();
+    if !present {
+        out.push_str(match query {
+            None => "?inspect",
+            Some("") => "inspect",
+            Some(_) => "&inspect",
+        });
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::default_socket_url;
+    use super::{default_socket_url, with_inspect};
+
+    #[test]
+    fn adds_the_inspect_key_once() {
+        let cases = [
+            ("ws://h/ws", "ws://h/ws?inspect"),
+            ("ws://h/ws?", "ws://h/ws?inspect"),
+            ("ws://h/ws?a=1", "ws://h/ws?a=1&inspect"),
+            ("ws://h/ws?inspect=yes", "ws://h/ws?inspect=yes"),
+            ("ws://h/ws?a&inspect", "ws://h/ws?a&inspect"),
+            ("ws://h/ws?inspector", "ws://h/ws?inspector&inspect"),
+            ("ws://h/ws#x", "ws://h/ws?inspect#x"),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(with_inspect(url), expected, "{url}");
+        }
+    }
 
     #[test]
     fn follows_the_page() {

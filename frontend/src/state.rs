@@ -7,13 +7,15 @@ use yew::Reducible;
 use crate::backoff::{Backoff, Jitter};
 use crate::chunked::Chunked;
 use crate::compose::Mode;
-use crate::event_log::{Entry, Link, Log, Payload, Record};
+use crate::event_log::{Entry, Facts, Link, Log, Payload, Record};
 use crate::filter::Filter;
 use crate::history::History;
 use crate::lab;
 use crate::ready_state::ReadyState;
+use crate::report::{self, Handshake};
 use crate::settings::{Settings, Stored};
 use crate::stats::Traffic;
+use crate::timeline::Timeline;
 
 /// Everything the page shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +54,10 @@ pub struct Session {
     pub burst: Option<Burst>,
     /// An imported session being viewed instead of the live log.
     pub viewing: Option<Imported>,
+    /// The current connection's handshake report, read (or why it could not be).
+    pub handshake: Option<Rc<Result<Handshake, String>>>,
+    /// The current connection's ready states with their times.
+    pub timeline: Timeline,
     /// Sends on the current connection (entry id, time sent), oldest first.
     in_flight: Chunked<(u64, f64)>,
     /// How many of `in_flight` have been echoed.
@@ -142,6 +148,8 @@ pub enum Setting {
     Mode(Mode),
     /// "Reconnect automatically".
     AutoReconnect(bool),
+    /// "Show the handshake" (asks the server for its handshake report).
+    Inspect(bool),
     /// Burst "Count".
     BurstCount(String),
     /// Burst "Size".
@@ -159,12 +167,14 @@ pub enum Action {
     /// A remembered field was changed.
     Set(Setting),
     /// Something happened on the socket at `time` (`at_ms` on the monotonic
-    /// clock); the socket is now in `ready_state`.
-    Record { record: Record, time: String, at_ms: f64, ready_state: ReadyState },
-    /// Connect was pressed, or a retry came due: a new socket is opening.
-    Connecting(ReadyState),
-    /// Disconnect was pressed and the closing handshake began.
-    Disconnecting(ReadyState),
+    /// clock); `facts` says what the socket said then, its ready state included.
+    Record { record: Record, time: String, at_ms: f64, facts: Facts },
+    /// Connect was pressed, or a retry came due, at the monotonic time given:
+    /// a new socket is opening.
+    Connecting(ReadyState, f64),
+    /// Disconnect was pressed and the closing handshake began, at the monotonic
+    /// time given.
+    Disconnecting(ReadyState, f64),
     /// The draft was sent: it is logged, remembered, and the box is emptied.
     Sent { record: Record, time: String, at_ms: f64 },
     /// The page sent a text of its own (a lab command, a comparison's message);
@@ -216,6 +226,8 @@ impl Session {
             reconnect: Reconnect::default(),
             burst: None,
             viewing: None,
+            handshake: None,
+            timeline: Timeline::default(),
             in_flight: Chunked::default(),
             answered: 0,
             lab: false,
@@ -259,11 +271,15 @@ impl Session {
             Action::EditUrl(url) => self.url = url,
             Action::EditDraft(draft) => self.draft = draft,
             Action::Set(setting) => self.set(setting),
-            Action::Record { record, time, at_ms, ready_state } => {
-                self.record(record, time, at_ms);
+            Action::Record { record, time, at_ms, facts } => {
+                let ready_state = facts.ready_state;
+                self.record(record, time, at_ms, facts);
                 self.ready_state = ready_state;
+                self.timeline.observe(ready_state, at_ms);
             }
-            Action::Connecting(ready_state) => {
+            Action::Connecting(ready_state, at_ms) => {
+                self.handshake = None;
+                self.timeline = Timeline::start(ready_state, at_ms);
                 self.notice = None;
                 self.reconnect.due = None;
                 self.reconnect.deliberate = false;
@@ -274,11 +290,12 @@ impl Session {
                 self.negotiated = None;
                 self.ready_state = ready_state;
             }
-            Action::Disconnecting(ready_state) => {
+            Action::Disconnecting(ready_state, at_ms) => {
                 self.reconnect.deliberate = true;
                 self.reconnect.due = None;
                 self.notice = None;
                 self.ready_state = ready_state;
+                self.timeline.observe(ready_state, at_ms);
             }
             Action::Sent { record, time, at_ms } => {
                 self.history.push(&self.draft);
@@ -363,12 +380,13 @@ impl Session {
                     self.reconnect.due = None;
                 }
             }
+            Setting::Inspect(on) => settings.inspect = on,
             Setting::BurstCount(value) => settings.burst_count = value,
             Setting::BurstSize(value) => settings.burst_size = value,
         }
     }
 
-    fn record(&mut self, record: Record, time: String, at_ms: f64) {
+    fn record(&mut self, record: Record, time: String, at_ms: f64, facts: Facts) {
         let mut link = Link::None;
         match &record {
             Record::Open { url, protocol, extensions } => {
@@ -379,9 +397,22 @@ impl Session {
             Record::Message { payload, .. } => {
                 self.traffic.received_messages += 1;
                 self.traffic.received_bytes += payload.size_bytes() as u64;
-                if !self.is_reply(payload) {
-                    link = self.pair_echo(at_ms);
-                }
+                // A server report answers nothing sent: pairing it would make
+                // every later echo answer the wrong message.
+                link = match payload {
+                    Payload::Text(text) => match report::report_kind(text) {
+                        Some(kind) => {
+                            if kind == "handshake" {
+                                self.handshake = Some(Rc::new(report::parse_handshake(text)));
+                            }
+                            Link::Report
+                        }
+                        // What a lab `/fragment` asked for answers no send either.
+                        None if self.is_fragment_reply(text) => Link::None,
+                        None => self.pair_echo(at_ms),
+                    },
+                    Payload::Binary(_) => self.pair_echo(at_ms),
+                };
             }
             Record::Close { .. } => {
                 self.closes += 1;
@@ -401,20 +432,14 @@ impl Session {
             }
             Record::Sent { .. } | Record::Error => {}
         }
-        self.push(record, time, at_ms, link);
+        self.push(record, time, at_ms, link, Some(facts));
     }
 
-    /// Whether a received message answers no send: a server report, or the
-    /// message a lab `/fragment` command asked for. A fragment's text that equals
-    /// the next echo due is taken as that echo, since the two cannot be told apart.
-    fn is_reply(&mut self, payload: &Payload) -> bool {
-        let Payload::Text(text) = payload else {
-            return false;
-        };
-        if lab::server_report(text).is_some() {
-            return true;
-        }
-        if self.replies.first() != Some(text) {
+    /// Whether a received text is the message a lab `/fragment` command asked
+    /// for. A fragment's text that equals the next echo due is taken as that
+    /// echo, since the two cannot be told apart.
+    fn is_fragment_reply(&mut self, text: &str) -> bool {
+        if self.replies.first().map(String::as_str) != Some(text) {
             return false;
         }
         let next_echo = self.in_flight.get(self.answered).and_then(|&(id, _)| self.entry(id));
@@ -471,12 +496,12 @@ impl Session {
             if let Payload::Text(text) = payload {
                 if self.lab && lab::is_command(text) {
                     self.replies.extend(lab::fragment_reply(text).map(str::to_owned));
-                    return self.push(record, time, at_ms, Link::None);
+                    return self.push(record, time, at_ms, Link::None, None);
                 }
             }
         }
         self.in_flight.push((self.next_id, at_ms));
-        self.push(record, time, at_ms, Link::Pending);
+        self.push(record, time, at_ms, Link::Pending, None);
     }
 
     /// The live log's entry with `id`.
@@ -493,8 +518,8 @@ impl Session {
         self.log.get_mut(index).filter(|entry| entry.id == id).map(Rc::make_mut)
     }
 
-    fn push(&mut self, record: Record, time: String, at_ms: f64, link: Link) {
-        self.log.push(Rc::new(Entry { id: self.next_id, time, at_ms, record, link }));
+    fn push(&mut self, record: Record, time: String, at_ms: f64, link: Link, facts: Option<Facts>) {
+        self.log.push(Rc::new(Entry { id: self.next_id, time, at_ms, record, link, facts }));
         self.next_id += 1;
     }
 }
@@ -522,7 +547,7 @@ mod tests {
     }
 
     fn at(record: Record, at_ms: f64, ready_state: ReadyState) -> Action {
-        Action::Record { record, time: "00:00:00.000".into(), at_ms, ready_state }
+        Action::Record { record, time: "00:00:00.000".into(), at_ms, facts: Facts::new(ready_state) }
     }
 
     fn open() -> Action {
@@ -551,7 +576,7 @@ mod tests {
 
     #[test]
     fn events_are_logged_in_order_with_increasing_ids() {
-        let session = run(vec![Action::Connecting(ReadyState::Connecting), open(), echo("hi", 1.0), close(1000)]);
+        let session = run(vec![Action::Connecting(ReadyState::Connecting, 0.0), open(), echo("hi", 1.0), close(1000)]);
         let kinds: Vec<_> = session.log.iter().map(|entry| entry.record.kind().label()).collect();
         assert_eq!(kinds, ["open", "message", "close"]);
         let ids: Vec<_> = session.log.iter().map(|entry| entry.id).collect();
@@ -606,7 +631,7 @@ mod tests {
             sent("b", 2.0),
             echo("a", 3.0),
             close(1006),
-            Action::Connecting(ReadyState::Connecting),
+            Action::Connecting(ReadyState::Connecting, 0.0),
             open(),
             echo("unexpected", 9.0),
         ]);
@@ -647,7 +672,7 @@ mod tests {
 
     #[test]
     fn connecting_again_clears_the_last_notice() {
-        let session = run(vec![Action::Failed("bad URL".into()), Action::Connecting(ReadyState::Connecting)]);
+        let session = run(vec![Action::Failed("bad URL".into()), Action::Connecting(ReadyState::Connecting, 0.0)]);
         assert_eq!(session.notice, None);
     }
 
@@ -674,7 +699,7 @@ mod tests {
         let first = session.reconnect.due.expect("a retry is due");
         assert_eq!(first.attempt, 1);
         assert!((250.0..=500.0).contains(&first.delay_ms), "{first:?}");
-        session.apply(Action::Connecting(ReadyState::Connecting));
+        session.apply(Action::Connecting(ReadyState::Connecting, 0.0));
         assert_eq!(session.reconnect.due, None);
         session.apply(close(1006));
         let second = session.reconnect.due.unwrap();
@@ -682,14 +707,14 @@ mod tests {
         assert!((500.0..=1000.0).contains(&second.delay_ms), "{second:?}");
         assert_ne!(first.serial, second.serial);
 
-        session.apply(Action::Connecting(ReadyState::Connecting));
+        session.apply(Action::Connecting(ReadyState::Connecting, 0.0));
         session.apply(open());
         assert_eq!(session.reconnect.attempt, 0, "an open resets the count");
-        session.apply(Action::Disconnecting(ReadyState::Closing));
+        session.apply(Action::Disconnecting(ReadyState::Closing, 0.0));
         session.apply(close(1000));
         assert_eq!(session.reconnect.due, None, "Disconnect never reconnects");
 
-        session.apply(Action::Connecting(ReadyState::Connecting));
+        session.apply(Action::Connecting(ReadyState::Connecting, 0.0));
         session.apply(close(1006));
         assert!(session.reconnect.due.is_some());
         session.apply(Action::Set(Setting::AutoReconnect(false)));
@@ -778,10 +803,10 @@ mod tests {
             [
                 Link::None,
                 Link::None,
-                Link::None,
+                Link::Report,
                 Link::Echoed { by: 7, rtt_ms: 100.0 },
                 Link::None,
-                Link::None,
+                Link::Report,
                 Link::EchoOf { sent: 4, rtt_ms: 100.0 },
             ]
         );
@@ -824,7 +849,8 @@ mod tests {
     fn slash_texts_are_echoed_off_the_lab() {
         let session = run(vec![open(), command("/drop", 1.0), echo("/drop", 2.0)]);
         assert_eq!(links(&session)[1], Link::Echoed { by: 3, rtt_ms: 1.0 });
-        let session = run(vec![open_lab(), Action::Connecting(ReadyState::Connecting), open(), command("/x", 1.0)]);
+        let session =
+            run(vec![open_lab(), Action::Connecting(ReadyState::Connecting, 0.0), open(), command("/x", 1.0)]);
         assert_eq!(session.pending(), 1, "a new connection to /ws is no lab");
     }
 
@@ -839,11 +865,80 @@ mod tests {
 
     #[test]
     fn an_imported_session_is_viewed_beside_the_live_log() {
-        let entry = Entry { id: 9, time: "t".into(), at_ms: 0.0, record: Record::Error, link: Link::None };
+        let entry = Entry { id: 9, time: "t".into(), at_ms: 0.0, record: Record::Error, link: Link::None, facts: None };
         let mut session = run(vec![open(), Action::Import { name: "s.json".into(), entries: vec![entry] }]);
         assert_eq!(session.viewing.as_ref().unwrap().log.len(), 1);
         assert_eq!(session.log.len(), 1, "the live log keeps going");
         session.apply(Action::CloseImport);
         assert_eq!(session.viewing, None);
+    }
+
+    const HANDSHAKE: &str = r#"{"server":"handshake","request":{"line":"GET /ws?inspect HTTP/1.1","headers":[["sec-websocket-key","dGhlIHNhbXBsZSBub25jZQ=="]]},"response":{"line":"HTTP/1.1 101 Switching Protocols","headers":[["sec-websocket-accept","s3pPLMBiTxaQ9kYGzzhZRbK+xOo="]]}}"#;
+
+    #[test]
+    fn server_reports_are_logged_but_are_not_echoes() {
+        let session = run(vec![
+            Action::Connecting(ReadyState::Connecting, 0.0),
+            open(),
+            echo(HANDSHAKE, 1.0),
+            sent("a", 10.0),
+            echo(r#"{"server":"delay","ms":500}"#, 11.0),
+            echo("a", 12.0),
+            sent("{\"server\":1}", 13.0),
+        ]);
+        let kinds: Vec<_> = session.log.iter().map(|entry| entry.record.kind().label()).collect();
+        assert_eq!(kinds, ["open", "message", "sent", "message", "message", "sent"]);
+        assert_eq!(
+            links(&session),
+            [
+                Link::None,
+                Link::Report,
+                Link::Echoed { by: 5, rtt_ms: 2.0 },
+                Link::Report,
+                Link::EchoOf { sent: 3, rtt_ms: 2.0 },
+                Link::Pending,
+            ]
+        );
+        assert_eq!(session.pending(), 1);
+        assert_eq!(session.traffic.received_messages, 3, "reports are still messages received");
+        let handshake = session.handshake.as_deref().unwrap().as_ref().unwrap();
+        assert_eq!(handshake.request.line, "GET /ws?inspect HTTP/1.1");
+    }
+
+    #[test]
+    fn an_echo_that_looks_like_a_report_only_counts_when_its_first_key_is_server() {
+        let text = r#"{"client":1,"server":"handshake"}"#;
+        let session = run(vec![open(), sent(text, 1.0), echo(text, 2.0)]);
+        assert_eq!(links(&session)[2], Link::EchoOf { sent: 2, rtt_ms: 1.0 });
+        assert_eq!(session.handshake, None);
+    }
+
+    #[test]
+    fn a_malformed_handshake_report_is_kept_as_an_error_and_a_new_connection_forgets_it() {
+        let mut session = run(vec![open(), echo(r#"{"server":"handshake","request":{}}"#, 1.0)]);
+        let error = session.handshake.as_deref().unwrap().as_ref().unwrap_err();
+        assert!(error.contains("\"request\" has no \"line\""), "{error}");
+        assert_eq!(links(&session)[1], Link::Report);
+        session.apply(Action::Connecting(ReadyState::Connecting, 5.0));
+        assert_eq!(session.handshake, None);
+    }
+
+    #[test]
+    fn the_timeline_follows_the_ready_state_from_connect() {
+        let session = run(vec![
+            Action::Connecting(ReadyState::Connecting, 100.0),
+            at(
+                Record::Open { url: "u".into(), protocol: String::new(), extensions: String::new() },
+                112.0,
+                ReadyState::Open,
+            ),
+            echo("x", 130.0),
+            Action::Disconnecting(ReadyState::Closing, 150.0),
+            at(Record::Close { code: 1000, reason: String::new(), was_clean: true }, 153.0, ReadyState::Closed),
+        ]);
+        use ReadyState::*;
+        assert_eq!(session.timeline.steps(), [(Connecting, 0.0), (Open, 12.0), (Closing, 50.0), (Closed, 53.0)]);
+        let facts = session.log.get(0).unwrap().facts.clone().unwrap();
+        assert_eq!(facts.ready_state, Open);
     }
 }

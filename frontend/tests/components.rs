@@ -146,7 +146,7 @@ async fn send_is_disabled_with_the_reason_unless_open() {
 }
 
 fn entry(id: u64, record: Record, link: Link) -> Entry {
-    Entry { id, time: "12:00:00.000".into(), at_ms: 0.0, record, link }
+    Entry { id, time: "12:00:00.000".into(), at_ms: 0.0, record, link, facts: None }
 }
 
 fn log_props(log: Log, filter: Filter, onfilter: Callback<Filter>) -> LogViewProps {

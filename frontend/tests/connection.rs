@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use frontend::connection::{Connection, OnRecord};
-use frontend::event_log::{Payload, Record};
+use frontend::event_log::{Facts, Payload, Record};
 use frontend::ready_state::ReadyState;
 use wasm_bindgen_test::*;
 
@@ -28,7 +28,7 @@ type Records = Rc<RefCell<Vec<(Record, ReadyState)>>>;
 fn recorder() -> (OnRecord, Records) {
     let records = Rc::new(RefCell::new(Vec::new()));
     let sink = Rc::clone(&records);
-    let handler: OnRecord = Rc::new(move |record, state| sink.borrow_mut().push((record, state)));
+    let handler: OnRecord = Rc::new(move |record, facts: Facts| sink.borrow_mut().push((record, facts.ready_state)));
     (handler, records)
 }
 

@@ -49,6 +49,9 @@ pub fn ConnectBar(props: &ConnectBarProps) -> Html {
     let onreconnect = props
         .onsetting
         .reform(|event: Event| Setting::AutoReconnect(event.target_unchecked_into::<HtmlInputElement>().checked()));
+    let oninspect = props
+        .onsetting
+        .reform(|event: Event| Setting::Inspect(event.target_unchecked_into::<HtmlInputElement>().checked()));
     let state = props.ready_state;
     // Disconnect also cancels a scheduled retry, so it stays available then.
     let can_disconnect = state.can_disconnect() || props.due.is_some();
@@ -79,6 +82,11 @@ pub fn ConnectBar(props: &ConnectBarProps) -> Html {
                            placeholder="at most 123 bytes" oninput={text_input(&props.onsetting, Setting::CloseReason)} />
                 </span>
                 <span class="check">
+                    <input id={ids.of("inspect")} type="checkbox" checked={settings.inspect} onchange={oninspect}
+                           aria-describedby={ids.of("inspect-hint")} />
+                    <label for={ids.of("inspect")}>{ "Show the handshake" }</label>
+                </span>
+                <span class="check">
                     <input id={ids.of("auto-reconnect")} type="checkbox" checked={settings.auto_reconnect} onchange={onreconnect} />
                     <label for={ids.of("auto-reconnect")}>{ "Reconnect automatically" }</label>
                 </span>
@@ -87,6 +95,10 @@ pub fn ConnectBar(props: &ConnectBarProps) -> Html {
                 { "Protocols are offered in Sec-WebSocket-Protocol. This echo server selects none, and browsers \
                    then fail the handshake (error, then close 1006): leave it empty here, fill it for servers that \
                    negotiate. Disconnect closes with the Close code (1000 or 3000–4999) and reason." }
+            </p>
+            <p id={ids.of("inspect-hint")} class="hint">
+                { "Show the handshake adds the query parameter " }<code>{ "inspect" }</code>{ " to the URL: this server \
+                   then sends its handshake report as the first message (not an echo); other servers ignore it." }
             </p>
             <p class="ready-state">
                 <span id={ids.of("ready-state-label")}>{ "readyState" }</span>

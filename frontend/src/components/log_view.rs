@@ -12,6 +12,7 @@ use crate::components::ids::use_ids;
 
 use crate::browser;
 use crate::event_log::{Entry, Kind, Log, Payload, Record};
+use crate::explain::explain;
 use crate::filter::{newest_matching, Direction, Filter};
 use crate::json;
 
@@ -215,6 +216,8 @@ pub struct LogRowProps {
 pub fn LogRow(props: &LogRowProps) -> Html {
     let entry = &*props.entry.0;
     let pretty = props.pretty;
+    let expanded = use_state(|| false);
+    let ids = use_ids();
     let kind = entry.record.kind().label();
     let mut details = entry.details();
     if pretty {
@@ -231,6 +234,11 @@ pub fn LogRow(props: &LogRowProps) -> Html {
         })
     };
     let link = entry.link.badge();
+    let explain_id = ids.of(&format!("explain-{}", entry.id));
+    let ontoggle = {
+        let expanded = expanded.clone();
+        Callback::from(move |_: MouseEvent| expanded.set(!*expanded))
+    };
     html! {
         <li class="entry" data-kind={kind} data-id={entry.id.to_string()}>
             <div class="entry-line">
@@ -241,10 +249,17 @@ pub fn LogRow(props: &LogRowProps) -> Html {
                 if let Some(link) = link {
                     <span class="link" data-link={link.split(' ').next().unwrap_or_default().to_owned()}>{ link }</span>
                 }
+                <button type="button" class="explain-toggle" onclick={ontoggle} aria-expanded={expanded.to_string()}
+                        aria-controls={explain_id.clone()} aria-label={format!("Explain entry {}", entry.id)}>
+                    { if *expanded { "Hide explanation" } else { "Explain" } }
+                </button>
                 <button type="button" class="copy" {onclick} aria-label={format!("Copy entry {}", entry.id)}>
                     { "Copy" }
                 </button>
             </div>
+            if *expanded {
+                { explanation(entry, explain_id) }
+            }
             <dl class="details">
                 { for details.into_iter().map(|(name, value)| html! {
                     <div class="detail" data-name={name}>
@@ -268,4 +283,25 @@ fn pretty_json(record: &Record) -> Option<String> {
         return None;
     }
     json::parse(text).ok().map(|value| value.to_pretty())
+}
+
+/// The expanded explanation of an entry: its interface, what happened, its
+/// recorded property values and the standards' sections.
+fn explanation(entry: &Entry, id: AttrValue) -> Html {
+    let explained = explain(entry);
+    html! {
+        <div class="explanation" {id} data-interface={explained.interface}>
+            <p><code class="interface">{ explained.interface }</code>{ " · " }{ explained.what }</p>
+            <dl class="details">
+                { for explained.properties.into_iter().map(|(name, value)| html! {
+                    <div class="property" data-name={name.clone()}><dt>{ name }</dt><dd>{ value }</dd></div>
+                }) }
+            </dl>
+            <ul class="references">
+                { for explained.references.into_iter().map(|(label, url)| html! {
+                    <li><a href={url} target="_blank" rel="noopener">{ label }</a></li>
+                }) }
+            </ul>
+        </div>
+    }
 }

@@ -6,6 +6,7 @@ pub mod composer;
 pub mod connect_bar;
 pub mod ids;
 pub mod lab_panel;
+pub mod learn;
 pub mod log_view;
 pub mod reconnect_status;
 pub mod stats_bar;

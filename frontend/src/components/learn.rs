@@ -1,0 +1,137 @@
+//! Seeing the protocol: the handshake inspector (the server's report of the
+//! upgrade, with `Sec-WebSocket-Accept` recomputed here) and the connection's
+//! ready-state timeline.
+
+use std::rc::Rc;
+
+use yew::prelude::*;
+
+use crate::components::ids::use_ids;
+use crate::ready_state::ReadyState;
+use crate::report::{header_meaning, AcceptCheck, Handshake, HttpHead};
+use crate::stats::{fixed, format_ms};
+use crate::timeline::Timeline;
+
+/// Props of [`HandshakeInspector`].
+#[derive(Properties, PartialEq)]
+pub struct HandshakeInspectorProps {
+    /// The current connection's report, or why it could not be read.
+    pub report: Option<Rc<Result<Handshake, String>>>,
+    /// Whether the page asks for the report ("Show the handshake").
+    pub inspect: bool,
+    pub ready_state: ReadyState,
+}
+
+/// The upgrade request and the `101` response, each header explained, and the
+/// accept value recomputed step by step.
+#[function_component]
+pub fn HandshakeInspector(props: &HandshakeInspectorProps) -> Html {
+    let ids = use_ids();
+    let body = match props.report.as_deref() {
+        Some(Ok(handshake)) => html! {
+            <>
+                { head("Request", "sent by the browser", &handshake.request) }
+                { head("Response", "sent by the server", &handshake.response) }
+                { accept(AcceptCheck::of(handshake)) }
+            </>
+        },
+        Some(Err(why)) => {
+            html! { <p class="notice" role="alert">{ format!("The handshake report could not be read: {why}.") }</p> }
+        }
+        None if !props.inspect => html! {
+            <p class="hint">{ "Tick Show the handshake, then connect, to see it here." }</p>
+        },
+        None if props.ready_state == ReadyState::Open => html! {
+            <p class="hint">{ "No report came: the server at this URL does not send one (only this app's server understands inspect)." }</p>
+        },
+        None => html! { <p class="hint">{ "Connect to see the handshake of the new connection." }</p> },
+    };
+    html! {
+        <section class="inspector" aria-labelledby={ids.of("inspector-heading")}>
+            <h2 id={ids.of("inspector-heading")}>{ "Handshake" }</h2>
+            { body }
+        </section>
+    }
+}
+
+fn head(title: &str, by: &str, head: &HttpHead) -> Html {
+    html! {
+        <div class="http-head" data-side={title.to_ascii_lowercase()}>
+            <h3>{ format!("{title}, {by}") }</h3>
+            <p class="http-line"><code>{ &head.line }</code></p>
+            <dl class="details">
+                { for head.headers.iter().map(|(name, value)| html! {
+                    <div class="detail header" data-name={name.clone()}>
+                        <dt><code>{ name }</code></dt>
+                        <dd><code>{ value }</code><span class="meaning">{ header_meaning(name) }</span></dd>
+                    </div>
+                }) }
+            </dl>
+        </div>
+    }
+}
+
+fn accept(check: Option<AcceptCheck>) -> Html {
+    let Some(check) = check else {
+        return html! { <p class="notice">{ "The request has no Sec-WebSocket-Key, so there is nothing to verify." }</p> };
+    };
+    let verified = check.verified();
+    let verdict = match (&check.received, verified) {
+        (_, true) => "verified: the server's Sec-WebSocket-Accept matches".to_owned(),
+        (Some(received), false) => format!("NOT matching: the server sent {received}"),
+        (None, false) => "NOT matching: the response has no Sec-WebSocket-Accept".to_owned(),
+    };
+    html! {
+        <div class="accept">
+            <h3>{ "Sec-WebSocket-Accept, recomputed in this page" }</h3>
+            <ol class="steps">
+                <li>{ "The key: " }<code>{ &check.key }</code></li>
+                <li>{ "Append the GUID 258EAFA5-E914-47DA-95CA-C5AB0DC85B11: " }<code>{ &check.concatenated }</code></li>
+                <li>{ "SHA-1 of that, in hex: " }<code>{ &check.sha1_hex }</code></li>
+                <li>{ "The 20 bytes in base64: " }<code>{ &check.expected }</code></li>
+            </ol>
+            <p class="verdict" role="status" data-verified={verified.to_string()}>{ verdict }</p>
+        </div>
+    }
+}
+
+/// Props of [`TimelineView`].
+#[derive(Properties, PartialEq)]
+pub struct TimelineViewProps {
+    pub timeline: Timeline,
+}
+
+/// The ready states of the current connection on a line, with their times
+/// (ms after Connect) in text.
+#[function_component]
+pub fn TimelineView(props: &TimelineViewProps) -> Html {
+    let ids = use_ids();
+    let steps = props.timeline.steps();
+    let span = props.timeline.span_ms().max(1.0);
+    html! {
+        <section class="timeline" aria-labelledby={ids.of("timeline-heading")}>
+            <h2 id={ids.of("timeline-heading")}>{ "Ready-state timeline" }</h2>
+            if steps.is_empty() {
+                <p class="hint">{ "Connect to see CONNECTING → OPEN → CLOSING → CLOSED with their times." }</p>
+            } else {
+                <svg class="timeline-chart" viewBox="0 0 100 4" preserveAspectRatio="none" aria-hidden="true">
+                    { for steps.iter().enumerate().map(|(index, (state, at))| {
+                        let end = steps.get(index + 1).map_or(100.0, |(_, next)| 100.0 * next / span);
+                        let start = 100.0 * at / span;
+                        html! {
+                            <rect x={fixed(start, 2)} y="0" width={fixed((end - start).max(0.5), 2)} height="4"
+                                  data-ready-state={state.number().to_string()} />
+                        }
+                    }) }
+                </svg>
+                <ol class="timeline-steps">
+                    { for steps.iter().map(|(state, at)| html! {
+                        <li data-ready-state={state.number().to_string()}>
+                            <span class="state-name">{ state.name() }</span>{ format!(" at {}", format_ms(*at)) }
+                        </li>
+                    }) }
+                </ol>
+            }
+        </section>
+    }
+}
