@@ -53,6 +53,15 @@ async fn delay_then_send(browser: &Browser, ms: u32, text: &str) {
     browser.field("Message").await.send_keys(ENTER).await.unwrap();
 }
 
+/// The log without the handshake report, which the page asks for on every
+/// connection (the inspector's part, not the lab's).
+fn lab_log(log: Vec<LogEntry>) -> Vec<LogEntry> {
+    let handshake = |entry: &LogEntry| {
+        entry.kind == "message" && entry.detail("MessageEvent.data").starts_with(r#"{"server":"handshake""#)
+    };
+    log.into_iter().filter(|entry| !handshake(entry)).collect()
+}
+
 fn kinds(log: &[LogEntry]) -> Vec<&str> {
     log.iter().map(|entry| entry.kind.as_str()).collect()
 }
@@ -71,7 +80,7 @@ async fn close_sends_the_code_and_reason_and_the_close_is_clean() {
     browser.type_into("Code", "4001").await;
     browser.type_into("Reason", "lab says bye").await;
     press(&browser, "Close").await;
-    let log = browser.wait_for_entry("close", 0).await;
+    let log = lab_log(browser.wait_for_entry("close", 0).await);
     assert_eq!(kinds(&log), ["open", "sent", "close"], "{log:#?}");
     assert_eq!(log[1].detail("data"), "/close 4001 lab says bye");
     assert_eq!(log[1].link, None, "a command expects no echo");
@@ -90,7 +99,7 @@ async fn drop_ends_tcp_and_the_browser_reports_1006_unclean() {
     // An echo held back by the delay is still due when TCP ends.
     delay_then_send(&browser, 5000, "left waiting").await;
     press(&browser, "Drop connection").await;
-    let log = browser.wait_for_entry("close", 0).await;
+    let log = lab_log(browser.wait_for_entry("close", 0).await);
     // Observed in Chromium 156: no error event, only the close.
     assert_eq!(kinds(&log), ["open", "sent", "message", "sent", "sent", "close"], "{log:#?}");
     assert_eq!(log[3].link.as_deref(), Some("lost"), "{log:#?}");
@@ -106,8 +115,12 @@ async fn delayed_echoes_come_back_at_least_the_delay_later() {
     let browser = Browser::open_app(&backend).await;
     open_lab(&browser).await;
     delay_then_send(&browser, 300, "slow").await;
-    let log = browser.wait_for_entry("message", 3).await;
-    let echo = log.iter().rfind(|entry| entry.kind == "message").unwrap();
+    let shown = "[role=tabpanel]:not([hidden]) [role=log] > li";
+    browser
+        .wait_until(&format!("document.querySelector('{shown}:last-child .link')?.textContent.startsWith('RTT')"))
+        .await;
+    let log = browser.log().await;
+    let echo = log.last().unwrap();
     assert_eq!(echo.detail("MessageEvent.data"), "slow");
     let rtt = round_trip_ms(echo.detail("echo of"));
     assert!(rtt >= 300.0, "RTT {rtt} ms under the 300 ms delay");
@@ -121,7 +134,7 @@ async fn a_server_ping_is_answered_by_the_browser_and_reported() {
     let browser = Browser::open_app(&backend).await;
     open_lab(&browser).await;
     press(&browser, "Server ping").await;
-    let log = wait_for_summary(&browser, "server pong · ms ").await;
+    let log = lab_log(wait_for_summary(&browser, "server pong · ms ").await);
     assert_eq!(kinds(&log), ["open", "sent", "message"], "no event for the ping or the pong itself");
     assert!(log[2].detail("MessageEvent.data").starts_with(r#"{"server":"pong","ms":"#));
     browser.close().await;
@@ -135,7 +148,7 @@ async fn a_fragmented_message_is_one_message_event() {
     browser.type_into("Frames", "3").await;
     browser.type_into("Text", "one whole text").await;
     press(&browser, "Fragmented message").await;
-    let log = wait_for_summary(&browser, "server fragmented · frames 3 · bytes 14").await;
+    let log = lab_log(wait_for_summary(&browser, "server fragmented · frames 3 · bytes 14").await);
     let messages: Vec<&LogEntry> = log.iter().filter(|entry| entry.kind == "message").collect();
     assert_eq!(messages.len(), 2, "the text and the report: {log:#?}");
     assert_eq!(messages[0].detail("MessageEvent.data"), "one whole text");
