@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::ready_state::ReadyState;
 use crate::stats::format_ms;
-use crate::{close_code, codec};
+use crate::{close_code, codec, lab};
 
 /// A message's data, as `MessageEvent.data` carries it or as it was sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,7 +148,12 @@ impl Record {
         match self {
             Record::Open { url, .. } => format!("connected to {url}"),
             Record::Message { payload, .. } | Record::Sent { payload } => {
-                format!("{} · {} bytes", payload.type_label(), payload.size_bytes())
+                // The lab's reports read as what they say.
+                let report = match (self, payload) {
+                    (Record::Message { .. }, Payload::Text(text)) => lab::describe_report(text),
+                    _ => None,
+                };
+                report.unwrap_or_else(|| format!("{} · {} bytes", payload.type_label(), payload.size_bytes()))
             }
             Record::Close { code, was_clean, .. } => {
                 let clean = if *was_clean { "clean" } else { "not clean" };
@@ -398,6 +403,15 @@ mod tests {
         let record = Record::Message { payload: Payload::Binary(vec![0xde, 0xad]), origin: "ws://h".into() };
         assert_eq!(record.summary(), "binary · 2 bytes");
         assert!(record.details().contains(&("MessageEvent.data", "de ad".into())));
+    }
+
+    #[test]
+    fn lab_reports_read_as_words() {
+        let report =
+            Record::Message { payload: Payload::Text(r#"{"server":"delay","ms":5}"#.into()), origin: "o".into() };
+        assert_eq!(report.summary(), "server delay · ms 5");
+        let echo = Record::Message { payload: Payload::Text(r#"{"server":1}"#.into()), origin: "o".into() };
+        assert_eq!(echo.summary(), "text · 12 bytes");
     }
 
     #[test]

@@ -13,12 +13,14 @@ use crate::close_code::validate_close;
 use crate::components::burst_panel::BurstPanel;
 use crate::components::composer::Composer;
 use crate::components::connect_bar::ConnectBar;
+use crate::components::lab_panel::LabPanel;
 use crate::components::learn::{HandshakeInspector, TimelineView};
 use crate::components::log_view::LogView;
 use crate::components::stats_bar::StatsBar;
 use crate::compose::{self, Mode};
 use crate::connection::{use_connection, Connection, OnRecord};
 use crate::event_log::{Payload, Record};
+use crate::lab;
 use crate::ready_state::ReadyState;
 use crate::session_file;
 use crate::settings::protocol_list;
@@ -169,6 +171,53 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
         })
     };
 
+    // The lab and the comparison send texts of their own: logged, so that the
+    // reducer pairs their echoes, without touching the draft.
+    let onsent = {
+        let batcher = Rc::clone(&batcher);
+        Callback::from(move |text: String| {
+            let (time, at_ms) = browser::now();
+            batcher.now(Action::PageSent { text, time, at_ms });
+        })
+    };
+    let oncommand = {
+        let (session, connection, onsent) = (session.clone(), Rc::clone(&connection), onsent.clone());
+        Callback::from(move |text: String| {
+            let sent = match connection.borrow().as_ref() {
+                Some(open) if open.ready_state() == ReadyState::Open => open.send(&Payload::Text(text.clone())),
+                _ => Err("the socket is not open".to_owned()),
+            };
+            match sent {
+                Ok(()) => onsent.emit(text),
+                Err(message) => session.dispatch(Action::Failed(format!("Not sent: {message}"))),
+            }
+        })
+    };
+    let onrefuse = {
+        let (session, default_url, target) = (session.clone(), Rc::clone(&default_url), Rc::clone(&target));
+        let onconnect = onconnect.clone();
+        Callback::from(move |status: String| match status.trim().parse::<u16>() {
+            Ok(status @ 200..=599) => {
+                let url = lab::refuse_url(&default_url, status);
+                target.borrow_mut().0 = url.clone();
+                session.dispatch(Action::EditUrl(url));
+                onconnect.emit(());
+            }
+            _ => {
+                session.dispatch(Action::Failed("Not connected: Status must be an HTTP status from 200 to 599".into()))
+            }
+        })
+    };
+    // The comparison uses this tab's socket when it is open on the echo.
+    let current_socket = {
+        let connection = Rc::clone(&connection);
+        Callback::from(move |()| {
+            let slot = connection.borrow();
+            let open = slot.as_ref().filter(|open| open.ready_state() == ReadyState::Open)?;
+            lab::is_echo_url(&open.socket().url()).then(|| open.socket().clone())
+        })
+    };
+
     let onformat = {
         let session = session.clone();
         Callback::from(move |()| match compose::format_json(&session.draft) {
@@ -297,10 +346,12 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
                       onnewer={action(|| Action::HistoryNewer)} {onformat} {onfile} />
             <LogView {log} filter={session.filter.clone()} {imported} {onfilter} onclear={action(|| Action::Clear)}
                      {onexport} {onimport} onlive={action(|| Action::CloseImport)}
-                     {onerror} />
+                     onerror={onerror.clone()} />
             <BurstPanel count={session.settings.burst_count.clone()} size={session.settings.burst_size.clone()}
                         open={session.ready_state == ReadyState::Open} burst={session.burst.clone()}
                         {onsetting} {onburst} />
+            <LabPanel lab={session.on_lab()} onurl={dispatch(Action::EditUrl)} {oncommand} {onrefuse}
+                      socket={current_socket} socket_url={(*default_url).clone()} {onsent} {onerror} />
         </>
     }
 }

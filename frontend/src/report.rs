@@ -12,15 +12,19 @@ pub const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /// The report's kind (the `"server"` member: `handshake`, `delay`, …) when
 /// `text` is a server report, `None` for anything else (an echo).
 pub fn report_kind(text: &str) -> Option<String> {
+    let members = report_members(text)?;
+    Some(members.first()?.1.as_str().unwrap_or_default().to_owned())
+}
+
+/// The members of a server report in order, `"server"` first; `None` when
+/// `text` is not one.
+pub fn report_members(text: &str) -> Option<Vec<(String, Value)>> {
     // Most messages are not JSON objects; only those are parsed.
     if !text.trim_start().starts_with('{') {
         return None;
     }
     match json::parse(text).ok()? {
-        Value::Object(members) => match members.into_iter().next()? {
-            (key, value) if key == "server" => Some(value.as_str().unwrap_or_default().to_owned()),
-            _ => None,
-        },
+        Value::Object(members) if members.first().is_some_and(|(key, _)| key == "server") => Some(members),
         _ => None,
     }
 }

@@ -10,6 +10,7 @@ use crate::compose::Mode;
 use crate::event_log::{Entry, Facts, Link, Log, Payload, Record};
 use crate::filter::Filter;
 use crate::history::History;
+use crate::lab;
 use crate::ready_state::ReadyState;
 use crate::report::{self, Handshake};
 use crate::settings::{Settings, Stored};
@@ -61,6 +62,11 @@ pub struct Session {
     in_flight: Chunked<(u64, f64)>,
     /// How many of `in_flight` have been echoed.
     answered: usize,
+    /// Whether the open connection is to the lab, where a text starting with `/`
+    /// is a command and gets no echo.
+    lab: bool,
+    /// Texts that lab `/fragment` commands will make the server send, oldest first.
+    replies: Vec<String>,
     next_id: u64,
     jitter: Jitter,
     backoff: Backoff,
@@ -171,6 +177,9 @@ pub enum Action {
     Disconnecting(ReadyState, f64),
     /// The draft was sent: it is logged, remembered, and the box is emptied.
     Sent { record: Record, time: String, at_ms: f64 },
+    /// The page sent a text of its own (a lab command, a comparison's message);
+    /// the draft and history stay as they are.
+    PageSent { text: String, time: String, at_ms: f64 },
     /// `count` copies of a burst's message were sent, one after another, at
     /// about `time`. One action per batch keeps a burst to one render per batch.
     BurstSent { payload: Payload, count: usize, time: String, at_ms: f64 },
@@ -221,6 +230,8 @@ impl Session {
             timeline: Timeline::default(),
             in_flight: Chunked::default(),
             answered: 0,
+            lab: false,
+            replies: Vec::new(),
             next_id: 1,
             jitter: Jitter::new(seed),
             backoff: Backoff::default(),
@@ -242,6 +253,11 @@ impl Session {
             settings: self.settings.clone(),
             history: self.history.items().to_vec(),
         }
+    }
+
+    /// Whether the open connection is to the lab, which takes commands.
+    pub fn on_lab(&self) -> bool {
+        self.lab && self.ready_state == ReadyState::Open
     }
 
     /// Sends waiting for their echo on the current connection.
@@ -269,6 +285,8 @@ impl Session {
                 self.reconnect.deliberate = false;
                 self.in_flight.clear();
                 self.answered = 0;
+                self.lab = false;
+                self.replies.clear();
                 self.negotiated = None;
                 self.ready_state = ready_state;
             }
@@ -284,6 +302,9 @@ impl Session {
                 self.log_sent(record, time, at_ms);
                 self.draft.clear();
                 self.notice = None;
+            }
+            Action::PageSent { text, time, at_ms } => {
+                self.log_sent(Record::Sent { payload: Payload::Text(text) }, time, at_ms);
             }
             Action::BurstSent { payload, count, time, at_ms } => {
                 let id = self.next_id;
@@ -368,8 +389,9 @@ impl Session {
     fn record(&mut self, record: Record, time: String, at_ms: f64, facts: Facts) {
         let mut link = Link::None;
         match &record {
-            Record::Open { protocol, extensions, .. } => {
+            Record::Open { url, protocol, extensions } => {
                 self.reconnect.attempt = 0;
+                self.lab = lab::is_lab_url(url);
                 self.negotiated = Some((protocol.clone(), extensions.clone()));
             }
             Record::Message { payload, .. } => {
@@ -385,6 +407,8 @@ impl Session {
                             }
                             Link::Report
                         }
+                        // What a lab `/fragment` asked for answers no send either.
+                        None if self.is_fragment_reply(text) => Link::None,
                         None => self.pair_echo(at_ms),
                     },
                     Payload::Binary(_) => self.pair_echo(at_ms),
@@ -394,6 +418,7 @@ impl Session {
                 self.closes += 1;
                 self.negotiated = None;
                 self.mark_lost();
+                self.replies.clear();
                 if self.settings.auto_reconnect && !self.reconnect.deliberate {
                     let delay_ms = self.backoff.delay_ms(self.reconnect.attempt, self.jitter.next_unit());
                     self.reconnect.attempt += 1;
@@ -408,6 +433,23 @@ impl Session {
             Record::Sent { .. } | Record::Error => {}
         }
         self.push(record, time, at_ms, link, Some(facts));
+    }
+
+    /// Whether a received text is the message a lab `/fragment` command asked
+    /// for. A fragment's text that equals the next echo due is taken as that
+    /// echo, since the two cannot be told apart.
+    fn is_fragment_reply(&mut self, text: &str) -> bool {
+        if self.replies.first().map(String::as_str) != Some(text) {
+            return false;
+        }
+        let next_echo = self.in_flight.get(self.answered).and_then(|&(id, _)| self.entry(id));
+        if next_echo
+            .is_some_and(|entry| matches!(&entry.record, Record::Sent { payload: Payload::Text(sent) } if sent == text))
+        {
+            return false;
+        }
+        self.replies.remove(0);
+        true
     }
 
     /// The k-th message received answers the k-th sent on this connection.
@@ -450,9 +492,22 @@ impl Session {
         if let Record::Sent { payload } = &record {
             self.traffic.sent_messages += 1;
             self.traffic.sent_bytes += payload.size_bytes() as u64;
+            // The lab obeys a command instead of echoing it.
+            if let Payload::Text(text) = payload {
+                if self.lab && lab::is_command(text) {
+                    self.replies.extend(lab::fragment_reply(text).map(str::to_owned));
+                    return self.push(record, time, at_ms, Link::None, None);
+                }
+            }
         }
         self.in_flight.push((self.next_id, at_ms));
         self.push(record, time, at_ms, Link::Pending, None);
+    }
+
+    /// The live log's entry with `id`.
+    fn entry(&self, id: u64) -> Option<&Entry> {
+        let first = self.log.get(0)?.id;
+        self.log.get(usize::try_from(id.checked_sub(first)?).ok()?).filter(|entry| entry.id == id).map(|entry| &**entry)
     }
 
     /// The live log's entry with `id` (ids increase along the log).
@@ -717,6 +772,95 @@ mod tests {
         assert_eq!(restored.history.items(), ["{}"]);
         assert_eq!(restored.url, "ws://other/ws");
         assert_eq!(Session::new("ws://h/ws".into(), 1).stored("ws://h/ws").url, None);
+    }
+
+    fn open_lab() -> Action {
+        at(
+            Record::Open { url: "ws://h/ws/lab".into(), protocol: String::new(), extensions: String::new() },
+            0.0,
+            ReadyState::Open,
+        )
+    }
+
+    fn command(text: &str, at_ms: f64) -> Action {
+        Action::PageSent { text: text.into(), time: "t".into(), at_ms }
+    }
+
+    #[test]
+    fn lab_commands_expect_no_echo_and_reports_answer_no_send() {
+        let session = run(vec![
+            open_lab(),
+            command("/delay 100", 1.0),
+            echo(r#"{"server":"delay","ms":100}"#, 2.0),
+            sent("a", 3.0),
+            Action::EditDraft("draft".into()),
+            command("/ping", 4.0),
+            echo(r#"{"server":"pong","ms":0.5}"#, 5.0),
+            echo("a", 103.0),
+        ]);
+        assert_eq!(
+            links(&session),
+            [
+                Link::None,
+                Link::None,
+                Link::Report,
+                Link::Echoed { by: 7, rtt_ms: 100.0 },
+                Link::None,
+                Link::Report,
+                Link::EchoOf { sent: 4, rtt_ms: 100.0 },
+            ]
+        );
+        assert_eq!(session.pending(), 0);
+        assert_eq!(session.draft, "draft", "a command leaves the draft alone");
+        assert_eq!(session.traffic.sent_messages, 3);
+    }
+
+    #[test]
+    fn a_lab_fragment_reply_is_not_an_echo() {
+        let session = run(vec![
+            open_lab(),
+            sent("slow", 1.0),
+            command("/fragment 2 hello", 2.0),
+            // The reply and the report come at once, before the delayed echo.
+            echo("hello", 3.0),
+            echo(r#"{"server":"fragmented","frames":2,"bytes":5}"#, 3.5),
+            echo("slow", 9.0),
+        ]);
+        assert_eq!(links(&session)[1], Link::Echoed { by: 6, rtt_ms: 8.0 });
+        assert_eq!(links(&session)[3], Link::None);
+        assert_eq!(session.pending(), 0);
+    }
+
+    #[test]
+    fn a_fragment_text_equal_to_the_next_echo_is_taken_as_that_echo() {
+        let session = run(vec![
+            open_lab(),
+            sent("x y", 1.0),
+            command("/fragment 2 x y", 2.0),
+            echo("x y", 3.0),
+            echo("x y", 4.0),
+        ]);
+        assert_eq!(links(&session)[1], Link::Echoed { by: 4, rtt_ms: 2.0 });
+        assert_eq!(links(&session)[4], Link::None);
+        assert_eq!(session.pending(), 0);
+    }
+
+    #[test]
+    fn slash_texts_are_echoed_off_the_lab() {
+        let session = run(vec![open(), command("/drop", 1.0), echo("/drop", 2.0)]);
+        assert_eq!(links(&session)[1], Link::Echoed { by: 3, rtt_ms: 1.0 });
+        let session =
+            run(vec![open_lab(), Action::Connecting(ReadyState::Connecting, 0.0), open(), command("/x", 1.0)]);
+        assert_eq!(session.pending(), 1, "a new connection to /ws is no lab");
+    }
+
+    #[test]
+    fn a_dropped_lab_connection_loses_its_sends_and_forgets_its_replies() {
+        let mut session = run(vec![open_lab(), sent("a", 1.0), command("/fragment 2 ab", 1.5), command("/drop", 2.0)]);
+        session.apply(close(1006));
+        assert_eq!(links(&session)[1], Link::Lost);
+        assert_eq!(links(&session)[3], Link::None);
+        assert!(session.replies.is_empty());
     }
 
     #[test]

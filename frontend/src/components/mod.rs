@@ -5,6 +5,7 @@ pub mod burst_panel;
 pub mod composer;
 pub mod connect_bar;
 pub mod ids;
+pub mod lab_panel;
 pub mod learn;
 pub mod log_view;
 pub mod reconnect_status;
