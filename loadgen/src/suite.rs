@@ -719,14 +719,16 @@ struct PageSize {
     gzipped: u64,
 }
 
-/// Gzips every HTML, JS, wasm and CSS file in `dist` (level 6, gzip's default
-/// and a common server setting) and adds up the sizes.
+/// Gzips what the page loads at start from `dist` (`index.html` and every JS,
+/// wasm and CSS file; not `lab.html`, which is fetched when the lab is opened)
+/// at level 6, gzip's default and a common server setting, and adds up the sizes.
 fn page_size(dist: &Path) -> Result<PageSize, String> {
     let entries = std::fs::read_dir(dist).map_err(|err| format!("cannot read {}: {err}", dist.display()))?;
     let mut files = Vec::new();
     for entry in entries {
         let path = entry.map_err(|err| err.to_string())?.path();
-        let counts = matches!(path.extension().and_then(|ext| ext.to_str()), Some("html" | "js" | "wasm" | "css"));
+        let counts = matches!(path.extension().and_then(|ext| ext.to_str()), Some("js" | "wasm" | "css"))
+            || path.file_name().is_some_and(|name| name == "index.html");
         if !counts || !path.is_file() {
             continue;
         }
