@@ -16,7 +16,7 @@ use crate::components::connect_bar::ConnectBar;
 use crate::components::lab_panel::LabPanel;
 use crate::components::learn::{HandshakeInspector, TimelineView};
 use crate::components::log_view::LogView;
-use crate::components::stats_bar::StatsBar;
+use crate::components::stats_bar::{stats_bar, StatsBarProps};
 use crate::compose::{self, Mode};
 use crate::connection::{use_connection, Connection, OnRecord};
 use crate::event_log::{Payload, Record};
@@ -210,7 +210,7 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
             <HandshakeInspector report={session.handshake.clone()} inspect={session.settings.inspect}
                                 ready_state={session.ready_state} />
             <TimelineView timeline={session.timeline.clone()} />
-            <StatsBar traffic={session.traffic} {rtt} pending={session.pending()} {buffered} />
+            { stats_bar(&StatsBarProps { traffic: session.traffic, rtt, pending: session.pending(), buffered }) }
             <Composer draft={session.draft.clone()} {mode} ready_state={session.ready_state} file={file_info}
                       ondraft={dispatch(Action::EditDraft)} {onmode} onsend={to(|| Msg::Send)} onolder={action(|| Action::HistoryOlder)}
                       onnewer={action(|| Action::HistoryNewer)} onformat={to(|| Msg::Format)} {onfile} />

@@ -10,7 +10,7 @@ use std::time::Duration;
 use frontend::components::composer::{Composer, ComposerProps};
 use frontend::components::connect_bar::{ConnectBar, ConnectBarProps};
 use frontend::components::log_view::{LogView, LogViewProps, DRAWN_LIMIT};
-use frontend::components::stats_bar::{StatsBar, StatsBarProps};
+use frontend::components::stats_bar::{stats_bar, StatsBarProps};
 use frontend::compose::Mode;
 use frontend::event_log::{Entry, Kind, Link, Log, Payload, Record};
 use frontend::filter::Filter;
@@ -192,6 +192,12 @@ async fn unticking_a_kind_reports_the_new_filter() {
     checkbox.click();
     settle().await;
     assert_eq!(filters.borrow().last().map(|filter| filter.hidden.clone()), Some(vec![Kind::Error]));
+}
+
+/// The statistics bar is a plain function; this component mounts it alone.
+#[yew::function_component]
+fn StatsBar(props: &StatsBarProps) -> yew::Html {
+    stats_bar(props)
 }
 
 #[wasm_bindgen_test]

@@ -4,7 +4,7 @@ use yew::prelude::*;
 
 use crate::stats::{format_ms, RttSummary, Traffic};
 
-/// Props of [`StatsBar`].
+/// What [`stats_bar`] shows. (`Properties` so that a test can mount it.)
 #[derive(Properties, PartialEq)]
 pub struct StatsBarProps {
     pub traffic: Traffic,
@@ -15,9 +15,10 @@ pub struct StatsBarProps {
     pub buffered: Option<u32>,
 }
 
-/// One line of numbers, each labelled.
-#[function_component]
-pub fn StatsBar(props: &StatsBarProps) -> Html {
+/// One line of numbers, each labelled. A plain function, not a component: it
+/// has no state, and a component costs the page its own copy of yew's
+/// mounting and rendering code.
+pub fn stats_bar(props: &StatsBarProps) -> Html {
     let traffic = props.traffic;
     let rtt =
         |pick: fn(&RttSummary) -> f64| props.rtt.as_ref().map_or_else(|| "–".to_owned(), |rtt| format_ms(pick(rtt)));
