@@ -10,7 +10,7 @@ use yew::prelude::*;
 use crate::batch::{use_batcher, Batcher};
 use crate::browser::{self, monotonic_ms};
 use crate::close_code::validate_close;
-use crate::components::burst_panel::BurstPanel;
+use crate::components::burst_panel::{use_burst_panel, BurstPanelProps};
 use crate::components::composer::Composer;
 use crate::components::connect_bar::ConnectBar;
 use crate::components::lab_panel::LabPanel;
@@ -198,6 +198,15 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
         use_effect_with(session.ready_state, move |state| onstate.emit((tab, *state)));
     }
 
+    let burst_panel = use_burst_panel(BurstPanelProps {
+        count: session.settings.burst_count.clone(),
+        size: session.settings.burst_size.clone(),
+        open: session.ready_state == ReadyState::Open,
+        burst: session.burst.clone(),
+        onsetting: onsetting.clone(),
+        onburst: to(|| Msg::Burst),
+    });
+
     html! {
         <>
             <ConnectBar url={session.url.clone()} settings={session.settings.clone()} ready_state={session.ready_state}
@@ -217,9 +226,7 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
             <LogView {log} filter={session.filter.clone()} {imported} {onfilter} onclear={action(|| Action::Clear)}
                      onexport={to(|| Msg::Export)} onimport={on.reform(|(name, text)| Msg::Import(name, text))} onlive={action(|| Action::CloseImport)}
                      onerror={onerror.clone()} />
-            <BurstPanel count={session.settings.burst_count.clone()} size={session.settings.burst_size.clone()}
-                        open={session.ready_state == ReadyState::Open} burst={session.burst.clone()}
-                        {onsetting} onburst={to(|| Msg::Burst)} />
+            { burst_panel }
             <LabPanel lab={session.on_lab()} onurl={dispatch(Action::EditUrl)} oncommand={with_text(Msg::Command)}
                       onrefuse={with_text(Msg::Refuse)} socket={current_socket} socket_url={(*default_url).clone()}
                       onsent={with_text(Msg::Sent)} {onerror} />
