@@ -12,7 +12,7 @@ use crate::browser::{self, monotonic_ms};
 use crate::close_code::validate_close;
 use crate::components::burst_panel::{use_burst_panel, BurstPanelProps};
 use crate::components::composer::Composer;
-use crate::components::connect_bar::ConnectBar;
+use crate::components::connect_bar::{use_connect_bar, ConnectBarProps};
 use crate::components::lab_panel::LabPanel;
 use crate::components::learn::{HandshakeInspector, TimelineView};
 use crate::components::log_view::LogView;
@@ -198,6 +198,17 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
         use_effect_with(session.ready_state, move |state| onstate.emit((tab, *state)));
     }
 
+    let connect_bar = use_connect_bar(ConnectBarProps {
+        url: session.url.clone(),
+        settings: session.settings.clone(),
+        ready_state: session.ready_state,
+        negotiated: session.negotiated.clone(),
+        due: session.reconnect.due,
+        onurl: dispatch(Action::EditUrl),
+        onsetting: onsetting.clone(),
+        onconnect: to(|| Msg::Connect),
+        ondisconnect: to(|| Msg::Disconnect),
+    });
     let burst_panel = use_burst_panel(BurstPanelProps {
         count: session.settings.burst_count.clone(),
         size: session.settings.burst_size.clone(),
@@ -209,10 +220,7 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
 
     html! {
         <>
-            <ConnectBar url={session.url.clone()} settings={session.settings.clone()} ready_state={session.ready_state}
-                        negotiated={session.negotiated.clone()} due={session.reconnect.due}
-                        onurl={dispatch(Action::EditUrl)} onsetting={onsetting.clone()} onconnect={to(|| Msg::Connect)}
-                        ondisconnect={to(|| Msg::Disconnect)} />
+            { connect_bar }
             if let Some(notice) = &session.notice {
                 <p class="notice" role="alert">{ notice }</p>
             }

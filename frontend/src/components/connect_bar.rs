@@ -11,8 +11,9 @@ use crate::ready_state::ReadyState;
 use crate::settings::Settings;
 use crate::state::{Due, Setting};
 
-/// Props of [`ConnectBar`].
-#[derive(Properties, PartialEq)]
+/// What [`use_connect_bar`] shows and whom it tells. (`Properties` so that a
+/// test can mount it.)
+#[derive(Properties, PartialEq, Clone)]
 pub struct ConnectBarProps {
     pub url: String,
     pub settings: Settings,
@@ -32,8 +33,12 @@ fn text_input(callback: &Callback<Setting>, setting: fn(String) -> Setting) -> C
 }
 
 /// Where to connect, how to close, and the socket's state.
-#[function_component]
-pub fn ConnectBar(props: &ConnectBarProps) -> Html {
+///
+/// A hook drawn by the panel, not a component of its own: a component costs the
+/// page its own copy of yew's mounting, rendering and props-comparison code.
+#[hook]
+pub fn use_connect_bar(props: ConnectBarProps) -> Html {
+    let props = &props;
     let ids = use_ids();
     let oninput = props.onurl.reform(|event: InputEvent| event.target_unchecked_into::<HtmlInputElement>().value());
     let onsubmit = {
