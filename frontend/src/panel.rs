@@ -11,7 +11,7 @@ use crate::batch::{use_batcher, Batcher};
 use crate::browser::{self, monotonic_ms};
 use crate::close_code::validate_close;
 use crate::components::burst_panel::{use_burst_panel, BurstPanelProps};
-use crate::components::composer::Composer;
+use crate::components::composer::{use_composer, ComposerProps};
 use crate::components::connect_bar::{use_connect_bar, ConnectBarProps};
 use crate::components::lab_panel::LabPanel;
 use crate::components::learn::{HandshakeInspector, TimelineView};
@@ -209,6 +209,19 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
         onconnect: to(|| Msg::Connect),
         ondisconnect: to(|| Msg::Disconnect),
     });
+    let composer = use_composer(ComposerProps {
+        draft: session.draft.clone(),
+        mode,
+        ready_state: session.ready_state,
+        file: file_info,
+        ondraft: dispatch(Action::EditDraft),
+        onmode,
+        onsend: to(|| Msg::Send),
+        onolder: action(|| Action::HistoryOlder),
+        onnewer: action(|| Action::HistoryNewer),
+        onformat: to(|| Msg::Format),
+        onfile,
+    });
     let burst_panel = use_burst_panel(BurstPanelProps {
         count: session.settings.burst_count.clone(),
         size: session.settings.burst_size.clone(),
@@ -228,9 +241,7 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
                                 ready_state={session.ready_state} />
             <TimelineView timeline={session.timeline.clone()} />
             { stats_bar(&StatsBarProps { traffic: session.traffic, rtt, pending: session.pending(), buffered }) }
-            <Composer draft={session.draft.clone()} {mode} ready_state={session.ready_state} file={file_info}
-                      ondraft={dispatch(Action::EditDraft)} {onmode} onsend={to(|| Msg::Send)} onolder={action(|| Action::HistoryOlder)}
-                      onnewer={action(|| Action::HistoryNewer)} onformat={to(|| Msg::Format)} {onfile} />
+            { composer }
             <LogView {log} filter={session.filter.clone()} {imported} {onfilter} onclear={action(|| Action::Clear)}
                      onexport={to(|| Msg::Export)} onimport={on.reform(|(name, text)| Msg::Import(name, text))} onlive={action(|| Action::CloseImport)}
                      onerror={onerror.clone()} />
