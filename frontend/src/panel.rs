@@ -13,7 +13,7 @@ use crate::close_code::validate_close;
 use crate::components::burst_panel::{use_burst_panel, BurstPanelProps};
 use crate::components::composer::{use_composer, ComposerProps};
 use crate::components::connect_bar::{use_connect_bar, ConnectBarProps};
-use crate::components::lab_panel::LabPanel;
+use crate::components::lab_panel::{use_lab_panel, LabPanelProps};
 use crate::components::learn::{HandshakeInspector, TimelineView};
 use crate::components::log_view::LogView;
 use crate::components::stats_bar::{stats_bar, StatsBarProps};
@@ -222,6 +222,16 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
         onformat: to(|| Msg::Format),
         onfile,
     });
+    let lab_panel = use_lab_panel(LabPanelProps {
+        lab: session.on_lab(),
+        onurl: dispatch(Action::EditUrl),
+        oncommand: with_text(Msg::Command),
+        onrefuse: with_text(Msg::Refuse),
+        socket: current_socket,
+        socket_url: (*default_url).clone().into(),
+        onsent: with_text(Msg::Sent),
+        onerror: onerror.clone(),
+    });
     let burst_panel = use_burst_panel(BurstPanelProps {
         count: session.settings.burst_count.clone(),
         size: session.settings.burst_size.clone(),
@@ -246,9 +256,7 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
                      onexport={to(|| Msg::Export)} onimport={on.reform(|(name, text)| Msg::Import(name, text))} onlive={action(|| Action::CloseImport)}
                      onerror={onerror.clone()} />
             { burst_panel }
-            <LabPanel lab={session.on_lab()} onurl={dispatch(Action::EditUrl)} oncommand={with_text(Msg::Command)}
-                      onrefuse={with_text(Msg::Refuse)} socket={current_socket} socket_url={(*default_url).clone()}
-                      onsent={with_text(Msg::Sent)} {onerror} />
+            { lab_panel }
         </>
     }
 }
