@@ -10,13 +10,13 @@ use yew::prelude::*;
 use crate::batch::{use_batcher, Batcher};
 use crate::browser::{self, monotonic_ms};
 use crate::close_code::validate_close;
-use crate::components::burst_panel::BurstPanel;
-use crate::components::composer::Composer;
-use crate::components::connect_bar::ConnectBar;
-use crate::components::lab_panel::LabPanel;
+use crate::components::burst_panel::{use_burst_panel, BurstPanelProps};
+use crate::components::composer::{use_composer, ComposerProps};
+use crate::components::connect_bar::{use_connect_bar, ConnectBarProps};
+use crate::components::lab_panel::{use_lab_panel, LabPanelProps};
 use crate::components::learn::{HandshakeInspector, TimelineView};
 use crate::components::log_view::LogView;
-use crate::components::stats_bar::StatsBar;
+use crate::components::stats_bar::{stats_bar, StatsBarProps};
 use crate::compose::{self, Mode};
 use crate::connection::{use_connection, Connection, OnRecord};
 use crate::event_log::{Payload, Record};
@@ -86,39 +86,30 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
         use_effect_with(stored, browser::save_stored);
     }
 
-    let on_record: OnRecord = {
-        let batcher = Rc::clone(&batcher);
-        Rc::new(move |record, facts| {
-            let (time, at_ms) = browser::now();
-            batcher.later(Action::Record { record, time, at_ms, facts })
-        })
+    // Every control that does more than dispatch an action goes through this
+    // one callback and `handle`'s match: a closure per control would cost the
+    // page its own copy of yew's callback plumbing each.
+    let on: Callback<Msg> = {
+        let context = Context {
+            session: session.clone(),
+            connection: Rc::clone(&connection),
+            batcher: Rc::clone(&batcher),
+            target: Rc::clone(&target),
+            file: file.clone(),
+            default_url: Rc::clone(&default_url),
+        };
+        Callback::from(move |msg| handle(&context, msg))
     };
-
-    let onconnect = {
-        let (session, connection, target) = (session.clone(), Rc::clone(&connection), Rc::clone(&target));
-        let batcher = Rc::clone(&batcher);
-        Callback::from(move |()| {
-            let mut slot = connection.borrow_mut();
-            drop(slot.take());
-            let (url, protocols, inspect) = target.borrow().clone();
-            let url = if inspect { with_inspect(&url) } else { url };
-            match Connection::open_with_protocols(&url, &protocol_list(&protocols), &on_record) {
-                Ok(opened) => {
-                    batcher.now(Action::Connecting(opened.ready_state(), monotonic_ms()));
-                    *slot = Some(opened);
-                }
-                Err(message) => session.dispatch(Action::Failed(format!("Could not connect: {message}"))),
-            }
-        })
-    };
+    let to = |make: fn() -> Msg| on.reform(move |()| make());
+    let with_text = |make: fn(String) -> Msg| on.reform(make);
 
     // A scheduled retry reconnects when its time comes; the timer belongs to
     // this effect, so a newer retry, a Connect, a Disconnect or unmounting
     // cancels it.
     {
-        let onconnect = onconnect.clone();
+        let on = on.clone();
         use_effect_with(session.reconnect.due, move |due| {
-            let timer = due.map(|due| Timeout::new(due.delay_ms.round() as u32, move || onconnect.emit(())));
+            let timer = due.map(|due| Timeout::new(due.delay_ms.round() as u32, move || on.emit(Msg::Connect)));
             move || drop(timer)
         });
     }
@@ -132,82 +123,6 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
         });
     }
 
-    let ondisconnect = {
-        let (session, connection, batcher) = (session.clone(), Rc::clone(&connection), Rc::clone(&batcher));
-        Callback::from(move |()| {
-            let (code, reason) = match validate_close(&session.settings.close_code, &session.settings.close_reason) {
-                Ok(valid) => valid,
-                Err(message) => return session.dispatch(Action::Failed(format!("Not closed: {message}"))),
-            };
-            match connection.borrow().as_ref() {
-                Some(open) if open.ready_state().can_disconnect() => match open.close(code, &reason) {
-                    Ok(()) => batcher.now(Action::Disconnecting(open.ready_state(), monotonic_ms())),
-                    Err(message) => session.dispatch(Action::Failed(format!("Could not close: {message}"))),
-                },
-                // No socket to close: Disconnect cancels a scheduled retry.
-                _ => batcher.now(Action::Disconnecting(session.ready_state, monotonic_ms())),
-            }
-        })
-    };
-
-    let onsend = {
-        let (session, connection, file) = (session.clone(), Rc::clone(&connection), file.clone());
-        let batcher = Rc::clone(&batcher);
-        Callback::from(move |()| {
-            let bytes = file.as_ref().map(|(_, bytes)| bytes.as_slice());
-            let result = compose::payload(session.settings.mode, &session.draft, bytes).and_then(|payload| {
-                match connection.borrow().as_ref() {
-                    Some(open) if open.ready_state() == ReadyState::Open => open.send(&payload).map(|()| payload),
-                    _ => Err("the socket is not open".to_owned()),
-                }
-            });
-            match result {
-                Ok(payload) => {
-                    let (time, at_ms) = browser::now();
-                    batcher.now(Action::Sent { record: Record::Sent { payload }, time, at_ms });
-                }
-                Err(message) => session.dispatch(Action::Failed(format!("Not sent: {message}"))),
-            }
-        })
-    };
-
-    // The lab and the comparison send texts of their own: logged, so that the
-    // reducer pairs their echoes, without touching the draft.
-    let onsent = {
-        let batcher = Rc::clone(&batcher);
-        Callback::from(move |text: String| {
-            let (time, at_ms) = browser::now();
-            batcher.now(Action::PageSent { text, time, at_ms });
-        })
-    };
-    let oncommand = {
-        let (session, connection, onsent) = (session.clone(), Rc::clone(&connection), onsent.clone());
-        Callback::from(move |text: String| {
-            let sent = match connection.borrow().as_ref() {
-                Some(open) if open.ready_state() == ReadyState::Open => open.send(&Payload::Text(text.clone())),
-                _ => Err("the socket is not open".to_owned()),
-            };
-            match sent {
-                Ok(()) => onsent.emit(text),
-                Err(message) => session.dispatch(Action::Failed(format!("Not sent: {message}"))),
-            }
-        })
-    };
-    let onrefuse = {
-        let (session, default_url, target) = (session.clone(), Rc::clone(&default_url), Rc::clone(&target));
-        let onconnect = onconnect.clone();
-        Callback::from(move |status: String| match status.trim().parse::<u16>() {
-            Ok(status @ 200..=599) => {
-                let url = lab::refuse_url(&default_url, status);
-                target.borrow_mut().0 = url.clone();
-                session.dispatch(Action::EditUrl(url));
-                onconnect.emit(());
-            }
-            _ => {
-                session.dispatch(Action::Failed("Not connected: Status must be an HTTP status from 200 to 599".into()))
-            }
-        })
-    };
     // The comparison uses this tab's socket when it is open on the echo.
     let current_socket = {
         let connection = Rc::clone(&connection);
@@ -215,34 +130,6 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
             let slot = connection.borrow();
             let open = slot.as_ref().filter(|open| open.ready_state() == ReadyState::Open)?;
             lab::is_echo_url(&open.socket().url()).then(|| open.socket().clone())
-        })
-    };
-
-    let onformat = {
-        let session = session.clone();
-        Callback::from(move |()| match compose::format_json(&session.draft) {
-            Ok(pretty) => session.dispatch(Action::EditDraft(pretty)),
-            Err(message) => session.dispatch(Action::Failed(format!("Not formatted: {message}"))),
-        })
-    };
-
-    let onburst = {
-        let session = session.clone();
-        Callback::from(move |()| {
-            let settings = &session.settings;
-            let count = settings.burst_count.trim().parse::<usize>().ok().filter(|n| (1..=BURST_MAX_COUNT).contains(n));
-            let size = settings.burst_size.trim().parse::<usize>().ok().filter(|n| *n <= BURST_MAX_SIZE);
-            match (count, size) {
-                (None, _) => session.dispatch(Action::Failed(format!(
-                    "Not sent: Count must be a whole number from 1 to {BURST_MAX_COUNT}"
-                ))),
-                (_, None) => session.dispatch(Action::Failed(format!(
-                    "Not sent: Size must be a whole number of bytes from 0 to {BURST_MAX_SIZE}"
-                ))),
-                (Some(count), Some(size)) => {
-                    session.dispatch(Action::BurstStarted { count, size, at_ms: monotonic_ms() })
-                }
-            }
         })
     };
 
@@ -265,24 +152,6 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
             move || drop(ticker)
         });
     }
-
-    let onexport = {
-        let session = session.clone();
-        Callback::from(move |()| {
-            let log = session.viewing.as_ref().map_or(&session.log, |imported| &imported.log);
-            let file = session_file::export(log.iter().map(|entry| &**entry));
-            if let Err(message) = browser::download("websocket-session.json", &file, "application/json") {
-                session.dispatch(Action::Failed(format!("Not exported: {message}")));
-            }
-        })
-    };
-    let onimport = {
-        let session = session.clone();
-        Callback::from(move |(name, text): (String, String)| match session_file::import(&text) {
-            Ok(entries) => session.dispatch(Action::Import { name, entries }),
-            Err(message) => session.dispatch(Action::Failed(format!("Not imported: {message}"))),
-        })
-    };
 
     let dispatch = |make: fn(String) -> Action| {
         let session = session.clone();
@@ -329,30 +198,209 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
         use_effect_with(session.ready_state, move |state| onstate.emit((tab, *state)));
     }
 
+    let connect_bar = use_connect_bar(ConnectBarProps {
+        url: session.url.clone(),
+        settings: session.settings.clone(),
+        ready_state: session.ready_state,
+        negotiated: session.negotiated.clone(),
+        due: session.reconnect.due,
+        onurl: dispatch(Action::EditUrl),
+        onsetting: onsetting.clone(),
+        onconnect: to(|| Msg::Connect),
+        ondisconnect: to(|| Msg::Disconnect),
+    });
+    let composer = use_composer(ComposerProps {
+        draft: session.draft.clone(),
+        mode,
+        ready_state: session.ready_state,
+        file: file_info,
+        ondraft: dispatch(Action::EditDraft),
+        onmode,
+        onsend: to(|| Msg::Send),
+        onolder: action(|| Action::HistoryOlder),
+        onnewer: action(|| Action::HistoryNewer),
+        onformat: to(|| Msg::Format),
+        onfile,
+    });
+    let lab_panel = use_lab_panel(LabPanelProps {
+        lab: session.on_lab(),
+        onurl: dispatch(Action::EditUrl),
+        oncommand: with_text(Msg::Command),
+        onrefuse: with_text(Msg::Refuse),
+        socket: current_socket,
+        socket_url: (*default_url).clone().into(),
+        onsent: with_text(Msg::Sent),
+        onerror: onerror.clone(),
+    });
+    let burst_panel = use_burst_panel(BurstPanelProps {
+        count: session.settings.burst_count.clone(),
+        size: session.settings.burst_size.clone(),
+        open: session.ready_state == ReadyState::Open,
+        burst: session.burst.clone(),
+        onsetting: onsetting.clone(),
+        onburst: to(|| Msg::Burst),
+    });
+
     html! {
         <>
-            <ConnectBar url={session.url.clone()} settings={session.settings.clone()} ready_state={session.ready_state}
-                        negotiated={session.negotiated.clone()} due={session.reconnect.due}
-                        onurl={dispatch(Action::EditUrl)} onsetting={onsetting.clone()} {onconnect} {ondisconnect} />
+            { connect_bar }
             if let Some(notice) = &session.notice {
                 <p class="notice" role="alert">{ notice }</p>
             }
             <HandshakeInspector report={session.handshake.clone()} inspect={session.settings.inspect}
                                 ready_state={session.ready_state} />
             <TimelineView timeline={session.timeline.clone()} />
-            <StatsBar traffic={session.traffic} {rtt} pending={session.pending()} {buffered} />
-            <Composer draft={session.draft.clone()} {mode} ready_state={session.ready_state} file={file_info}
-                      ondraft={dispatch(Action::EditDraft)} {onmode} {onsend} onolder={action(|| Action::HistoryOlder)}
-                      onnewer={action(|| Action::HistoryNewer)} {onformat} {onfile} />
+            { stats_bar(&StatsBarProps { traffic: session.traffic, rtt, pending: session.pending(), buffered }) }
+            { composer }
             <LogView {log} filter={session.filter.clone()} {imported} {onfilter} onclear={action(|| Action::Clear)}
-                     {onexport} {onimport} onlive={action(|| Action::CloseImport)}
+                     onexport={to(|| Msg::Export)} onimport={on.reform(|(name, text)| Msg::Import(name, text))} onlive={action(|| Action::CloseImport)}
                      onerror={onerror.clone()} />
-            <BurstPanel count={session.settings.burst_count.clone()} size={session.settings.burst_size.clone()}
-                        open={session.ready_state == ReadyState::Open} burst={session.burst.clone()}
-                        {onsetting} {onburst} />
-            <LabPanel lab={session.on_lab()} onurl={dispatch(Action::EditUrl)} {oncommand} {onrefuse}
-                      socket={current_socket} socket_url={(*default_url).clone()} {onsent} {onerror} />
+            { burst_panel }
+            { lab_panel }
         </>
+    }
+}
+
+/// What a control asks of the panel, beyond dispatching an action.
+enum Msg {
+    /// Opens a socket to the URL shown (Connect, or a retry when it is due).
+    Connect,
+    /// Closes the socket with the close code and reason shown, or cancels a retry.
+    Disconnect,
+    /// Sends the draft.
+    Send,
+    /// Sends a lab command text.
+    Command(String),
+    /// Logs a text the lab or the comparison sent, so the reducer pairs its echo.
+    Sent(String),
+    /// Reconnects to the lab asking it to refuse the upgrade with this status.
+    Refuse(String),
+    /// Pretty-prints the JSON draft.
+    Format,
+    /// Starts a burst with the count and size shown.
+    Burst,
+    /// Downloads the log shown.
+    Export,
+    /// Opens a session file: its name and text.
+    Import(String, String),
+}
+
+/// What [`handle`] works on.
+struct Context {
+    session: UseReducerHandle<Session>,
+    connection: Rc<std::cell::RefCell<Option<Connection>>>,
+    batcher: Rc<Batcher>,
+    /// Where Connect goes, as of the latest render: URL, protocols and whether to inspect.
+    target: Rc<std::cell::RefCell<(String, String, bool)>>,
+    file: UseStateHandle<Option<(String, Rc<Vec<u8>>)>>,
+    default_url: Rc<String>,
+}
+
+/// Does what a control asks.
+fn handle(context: &Context, msg: Msg) {
+    let Context { session, connection, batcher, target, file, default_url } = context;
+    let fail = |message: String| session.dispatch(Action::Failed(message));
+    match msg {
+        Msg::Connect => {
+            let on_record: OnRecord = {
+                let batcher = Rc::clone(batcher);
+                Rc::new(move |record, facts| {
+                    let (time, at_ms) = browser::now();
+                    batcher.later(Action::Record { record, time, at_ms, facts })
+                })
+            };
+            let mut slot = connection.borrow_mut();
+            drop(slot.take());
+            let (url, protocols, inspect) = target.borrow().clone();
+            let url = if inspect { with_inspect(&url) } else { url };
+            match Connection::open_with_protocols(&url, &protocol_list(&protocols), &on_record) {
+                Ok(opened) => {
+                    batcher.now(Action::Connecting(opened.ready_state(), monotonic_ms()));
+                    *slot = Some(opened);
+                }
+                Err(message) => fail(format!("Could not connect: {message}")),
+            }
+        }
+        Msg::Disconnect => {
+            let (code, reason) = match validate_close(&session.settings.close_code, &session.settings.close_reason) {
+                Ok(valid) => valid,
+                Err(message) => return fail(format!("Not closed: {message}")),
+            };
+            match connection.borrow().as_ref() {
+                Some(open) if open.ready_state().can_disconnect() => match open.close(code, &reason) {
+                    Ok(()) => batcher.now(Action::Disconnecting(open.ready_state(), monotonic_ms())),
+                    Err(message) => fail(format!("Could not close: {message}")),
+                },
+                // No socket to close: Disconnect cancels a scheduled retry.
+                _ => batcher.now(Action::Disconnecting(session.ready_state, monotonic_ms())),
+            }
+        }
+        Msg::Send => {
+            let bytes = file.as_ref().map(|(_, bytes)| bytes.as_slice());
+            let result = compose::payload(session.settings.mode, &session.draft, bytes).and_then(|payload| {
+                match connection.borrow().as_ref() {
+                    Some(open) if open.ready_state() == ReadyState::Open => open.send(&payload).map(|()| payload),
+                    _ => Err("the socket is not open".to_owned()),
+                }
+            });
+            match result {
+                Ok(payload) => {
+                    let (time, at_ms) = browser::now();
+                    batcher.now(Action::Sent { record: Record::Sent { payload }, time, at_ms });
+                }
+                Err(message) => fail(format!("Not sent: {message}")),
+            }
+        }
+        Msg::Command(text) => {
+            let sent = match connection.borrow().as_ref() {
+                Some(open) if open.ready_state() == ReadyState::Open => open.send(&Payload::Text(text.clone())),
+                _ => Err("the socket is not open".to_owned()),
+            };
+            match sent {
+                Ok(()) => handle(context, Msg::Sent(text)),
+                Err(message) => fail(format!("Not sent: {message}")),
+            }
+        }
+        Msg::Sent(text) => {
+            let (time, at_ms) = browser::now();
+            batcher.now(Action::PageSent { text, time, at_ms });
+        }
+        Msg::Refuse(status) => match status.trim().parse::<u16>() {
+            Ok(status @ 200..=599) => {
+                let url = lab::refuse_url(default_url, status);
+                target.borrow_mut().0 = url.clone();
+                session.dispatch(Action::EditUrl(url));
+                handle(context, Msg::Connect);
+            }
+            _ => fail("Not connected: Status must be an HTTP status from 200 to 599".into()),
+        },
+        Msg::Format => match compose::format_json(&session.draft) {
+            Ok(pretty) => session.dispatch(Action::EditDraft(pretty)),
+            Err(message) => fail(format!("Not formatted: {message}")),
+        },
+        Msg::Burst => {
+            let settings = &session.settings;
+            let count = settings.burst_count.trim().parse::<usize>().ok().filter(|n| (1..=BURST_MAX_COUNT).contains(n));
+            let size = settings.burst_size.trim().parse::<usize>().ok().filter(|n| *n <= BURST_MAX_SIZE);
+            match (count, size) {
+                (None, _) => fail(format!("Not sent: Count must be a whole number from 1 to {BURST_MAX_COUNT}")),
+                (_, None) => fail(format!("Not sent: Size must be a whole number of bytes from 0 to {BURST_MAX_SIZE}")),
+                (Some(count), Some(size)) => {
+                    session.dispatch(Action::BurstStarted { count, size, at_ms: monotonic_ms() })
+                }
+            }
+        }
+        Msg::Export => {
+            let log = session.viewing.as_ref().map_or(&session.log, |imported| &imported.log);
+            let file = session_file::export(log.iter().map(|entry| &**entry));
+            if let Err(message) = browser::download("websocket-session.json", &file, "application/json") {
+                fail(format!("Not exported: {message}"));
+            }
+        }
+        Msg::Import(name, text) => match session_file::import(&text) {
+            Ok(entries) => session.dispatch(Action::Import { name, entries }),
+            Err(message) => fail(format!("Not imported: {message}")),
+        },
     }
 }
 

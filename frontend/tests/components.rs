@@ -7,10 +7,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use frontend::components::composer::{Composer, ComposerProps};
-use frontend::components::connect_bar::{ConnectBar, ConnectBarProps};
+use frontend::components::composer::{use_composer, ComposerProps};
+use frontend::components::connect_bar::{use_connect_bar, ConnectBarProps};
 use frontend::components::log_view::{LogView, LogViewProps, DRAWN_LIMIT};
-use frontend::components::stats_bar::{StatsBar, StatsBarProps};
+use frontend::components::stats_bar::{stats_bar, StatsBarProps};
 use frontend::compose::Mode;
 use frontend::event_log::{Entry, Kind, Link, Log, Payload, Record};
 use frontend::filter::Filter;
@@ -192,6 +192,24 @@ async fn unticking_a_kind_reports_the_new_filter() {
     checkbox.click();
     settle().await;
     assert_eq!(filters.borrow().last().map(|filter| filter.hidden.clone()), Some(vec![Kind::Error]));
+}
+
+/// The composer is a hook the panel draws; this component mounts it alone.
+#[yew::function_component]
+fn Composer(props: &ComposerProps) -> yew::Html {
+    use_composer(props.clone())
+}
+
+/// The connect bar is a hook the panel draws; this component mounts it alone.
+#[yew::function_component]
+fn ConnectBar(props: &ConnectBarProps) -> yew::Html {
+    use_connect_bar(props.clone())
+}
+
+/// The statistics bar is a plain function; this component mounts it alone.
+#[yew::function_component]
+fn StatsBar(props: &StatsBarProps) -> yew::Html {
+    stats_bar(props)
 }
 
 #[wasm_bindgen_test]

@@ -13,8 +13,9 @@ use crate::compose::Mode;
 use crate::history::{caret_on_first_line, caret_on_last_line};
 use crate::ready_state::ReadyState;
 
-/// Props of [`Composer`].
-#[derive(Properties, PartialEq)]
+/// What [`use_composer`] shows and whom it tells. (`Properties` so that a test
+/// can mount it.)
+#[derive(Properties, PartialEq, Clone)]
 pub struct ComposerProps {
     pub draft: String,
     pub mode: Mode,
@@ -36,8 +37,12 @@ pub struct ComposerProps {
 
 /// Types and sends a message. Send is disabled, with the reason shown, unless
 /// the socket is OPEN; the draft stays in the box until it is sent.
-#[function_component]
-pub fn Composer(props: &ComposerProps) -> Html {
+///
+/// A hook drawn by the panel, not a component of its own: a component costs the
+/// page its own copy of yew's mounting, rendering and props-comparison code.
+#[hook]
+pub fn use_composer(props: ComposerProps) -> Html {
+    let props = &props;
     let ids = use_ids();
     // The file being read; replacing or dropping the reader aborts it.
     let reading: Rc<RefCell<Option<FileReader>>> = use_mut_ref(|| None);

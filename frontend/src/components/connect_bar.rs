@@ -11,8 +11,9 @@ use crate::ready_state::ReadyState;
 use crate::settings::Settings;
 use crate::state::{Due, Setting};
 
-/// Props of [`ConnectBar`].
-#[derive(Properties, PartialEq)]
+/// What [`use_connect_bar`] shows and whom it tells. (`Properties` so that a
+/// test can mount it.)
+#[derive(Properties, PartialEq, Clone)]
 pub struct ConnectBarProps {
     pub url: String,
     pub settings: Settings,
@@ -32,8 +33,12 @@ fn text_input(callback: &Callback<Setting>, setting: fn(String) -> Setting) -> C
 }
 
 /// Where to connect, how to close, and the socket's state.
-#[function_component]
-pub fn ConnectBar(props: &ConnectBarProps) -> Html {
+///
+/// A hook drawn by the panel, not a component of its own: a component costs the
+/// page its own copy of yew's mounting, rendering and props-comparison code.
+#[hook]
+pub fn use_connect_bar(props: ConnectBarProps) -> Html {
+    let props = &props;
     let ids = use_ids();
     let oninput = props.onurl.reform(|event: InputEvent| event.target_unchecked_into::<HtmlInputElement>().value());
     let onsubmit = {
@@ -91,15 +96,16 @@ pub fn ConnectBar(props: &ConnectBarProps) -> Html {
                     <label for={ids.of("auto-reconnect")}>{ "Reconnect automatically" }</label>
                 </span>
             </div>
-            <p id={ids.of("protocols-hint")} class="hint">
-                { "Protocols are offered in Sec-WebSocket-Protocol. This echo server selects none, and browsers \
-                   then fail the handshake (error, then close 1006): leave it empty here, fill it for servers that \
-                   negotiate. Disconnect closes with the Close code (1000 or 3000–4999) and reason." }
-            </p>
-            <p id={ids.of("inspect-hint")} class="hint">
-                { "Show the handshake adds the query parameter " }<code>{ "inspect" }</code>{ " to the URL: this server \
-                   then sends its handshake report as the first message (not an echo); other servers ignore it." }
-            </p>
+            // Fixed prose as text: cheaper for the page than a tree of elements.
+            { Html::from_html_unchecked(format!(
+                "<p id={p}protocols-hint class=hint>Protocols are offered in Sec-WebSocket-Protocol. This echo server \
+                 selects none, and browsers then fail the handshake (error, then close 1006): leave it empty here, \
+                 fill it for servers that negotiate. Disconnect closes with the Close code (1000 or 3000–4999) and \
+                 reason.</p><p id={p}inspect-hint class=hint>Show the handshake adds the query parameter \
+                 <code>inspect</code> to the URL: this server then sends its handshake report as the first message \
+                 (not an echo); other servers ignore it.</p>",
+                p = ids.0
+            ).into()) }
             <p class="ready-state">
                 <span id={ids.of("ready-state-label")}>{ "readyState" }</span>
                 <output aria-labelledby={ids.of("ready-state-label")} class="state"

@@ -18,8 +18,7 @@ use crate::lab;
 use crate::stats::{fixed, format_ms};
 use crate::wire::{percent_of, Plan, Row};
 
-/// Props of [`LabPanel`].
-#[derive(Properties, PartialEq)]
+/// What [`use_lab_panel`] shows and whom it tells.
 pub struct LabPanelProps {
     /// Whether an open connection to `/ws/lab` takes commands.
     pub lab: bool,
@@ -41,8 +40,12 @@ pub struct LabPanelProps {
 }
 
 /// The section, its fetched controls and the comparison's results.
-#[function_component]
-pub fn LabPanel(props: &LabPanelProps) -> Html {
+///
+/// A hook drawn by the panel, not a component of its own: a component costs the
+/// page its own copy of yew's mounting, rendering and props-comparison code.
+#[hook]
+pub fn use_lab_panel(props: LabPanelProps) -> Html {
+    let props = &props;
     let prefix = use_ids().0;
     // Kept in a cell and redrawn by hand: one state for the section costs the
     // page less than a `use_state` per part.
