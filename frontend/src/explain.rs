@@ -1,156 +1,185 @@
 //! What each log entry means: which interface carried it, its real property
-//! values as recorded, and where the standards describe it.
+//! values as recorded, and where the standards describe it. The prose and the
+//! references are a static file (`frontend/explain.html`, copied into the
+//! bundle) fetched when the first explanation is expanded, so they cost the
+//! page's start-up bytes nothing.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use yew::prelude::*;
 
 use crate::close_code;
+use crate::compare::Fetcher;
 use crate::event_log::{Entry, Link, Payload, Record};
 
-const RFC: &str = "https://www.rfc-editor.org/rfc/rfc6455#section-";
-const WHATWG: &str = "https://websockets.spec.whatwg.org/#";
-
 /// A property's name and its value as recorded.
-type Property = (String, String);
-/// A reference's label and its section number (RFC) or anchor (WHATWG).
-type Reference = (&'static str, &'static str);
+type Property = (&'static str, String);
 
-/// An entry's explanation.
+/// An entry's explanation, without its prose: which text of
+/// `frontend/explain.html` tells it, the values that text shows, and the
+/// interface's properties as recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
-    /// The interface whose object the page saw: `WebSocket`, `MessageEvent`,
-    /// `CloseEvent` or `Event`.
-    pub interface: &'static str,
-    /// What happened, in a few sentences.
-    pub what: String,
+    /// The key of its text in the file.
+    pub key: &'static str,
+    /// The values its text shows, in order (`$2`, `$3`).
+    pub values: Vec<String>,
     /// The interface's properties as recorded (name, value).
-    pub properties: Vec<(String, String)>,
-    /// Where to read more: (label, URL).
-    pub references: Vec<(&'static str, String)>,
+    pub properties: Vec<Property>,
 }
 
 /// Explains `entry`.
 pub fn explain(entry: &Entry) -> Explanation {
-    let (interface, what, mut properties, references): (_, String, Vec<Property>, Vec<Reference>) = match &entry.record
-    {
+    let (key, values, mut properties): (_, Vec<String>, Vec<Property>) = match &entry.record {
         Record::Open { url, protocol, extensions } => (
-            "WebSocket",
-            "The opening handshake succeeded: the server answered 101 Switching Protocols with the right \
-                 Sec-WebSocket-Accept, so readyState became OPEN and the open event fired on the WebSocket."
-                .to_owned(),
+            "open",
+            vec![],
             vec![
-                prop("WebSocket.url", url),
-                prop("WebSocket.protocol", &quoted(protocol)),
-                prop("WebSocket.extensions", &quoted(extensions)),
-            ],
-            vec![
-                ("RFC 6455 §4.1 Client requirements (the handshake)", "4.1"),
-                ("RFC 6455 §4.2 Server-side requirements", "4.2"),
-                ("WHATWG: feedback from the protocol", "feedback-from-the-protocol"),
+                ("WebSocket.url", url.clone()),
+                ("WebSocket.protocol", quoted(protocol)),
+                ("WebSocket.extensions", quoted(extensions)),
             ],
         ),
-        Record::Message { payload, origin } => {
-            let kind = match payload {
-                Payload::Text(_) => "a text frame (opcode 0x1, UTF-8), so data is a string",
-                Payload::Binary(_) => "a binary frame (opcode 0x2), so data is an ArrayBuffer (binaryType)",
-            };
-            let whose = if entry.link == Link::Report {
-                " The server sent it of its own accord (a report), so it is not an echo."
-            } else {
-                ""
-            };
-            (
-                "MessageEvent",
-                format!(
-                    "A whole message arrived in {kind}. The browser joined its frames and checked them before \
-                         firing message.{whose}"
-                ),
-                vec![
-                    prop("MessageEvent.data", &format!("{} · {} bytes", payload.type_label(), payload.size_bytes())),
-                    prop("MessageEvent.origin", origin),
-                ],
-                vec![
-                    ("RFC 6455 §5.2 Base framing protocol", "5.2"),
-                    ("RFC 6455 §5.6 Data frames", "5.6"),
-                    ("WHATWG: feedback from the protocol", "feedback-from-the-protocol"),
-                ],
-            )
-        }
+        Record::Message { payload, origin } => (
+            match (payload, entry.link == Link::Report) {
+                (Payload::Text(_), false) => "message",
+                (Payload::Text(_), true) => "message.report",
+                (Payload::Binary(_), false) => "message.binary",
+                (Payload::Binary(_), true) => "message.binary.report",
+            },
+            vec![],
+            vec![
+                ("MessageEvent.data", format!("{} · {} bytes", payload.type_label(), payload.size_bytes())),
+                ("MessageEvent.origin", origin.clone()),
+            ],
+        ),
         Record::Sent { payload } => (
-            "WebSocket",
-            format!(
-                "Not an event: the page called WebSocket.send() with {} data. The browser put it in one frame, \
-                     masked as every client frame must be, and queued it (bufferedAmount counts it until sent).",
-                payload.type_label()
-            ),
-            vec![prop("send() argument", &format!("{} · {} bytes", payload.type_label(), payload.size_bytes()))],
+            "sent",
+            vec![payload.type_label().to_owned()],
+            vec![("send() argument", format!("{} · {} bytes", payload.type_label(), payload.size_bytes()))],
+        ),
+        Record::Close { code, reason, was_clean } => (
+            if *was_clean { "close" } else { "close.unclean" },
+            vec![code.to_string(), close_code::meaning(*code).to_owned()],
             vec![
-                ("RFC 6455 §5.2 Base framing protocol", "5.2"),
-                ("RFC 6455 §5.3 Client-to-server masking", "5.3"),
-                ("WHATWG: the send() method", "dom-websocket-send"),
+                ("CloseEvent.code", code.to_string()),
+                ("CloseEvent.reason", quoted(reason)),
+                ("CloseEvent.wasClean", was_clean.to_string()),
             ],
         ),
-        Record::Close { code, reason, was_clean } => {
-            let how = if *was_clean {
-                "Both sides exchanged close frames and the TCP connection ended, so wasClean is true."
-            } else {
-                "The connection ended without a completed closing handshake, so wasClean is false."
-            };
-            (
-                "CloseEvent",
-                format!(
-                    "The connection is closed (readyState CLOSED). {how} Code {code}: {}",
-                    close_code::meaning(*code)
-                ),
-                vec![
-                    prop("CloseEvent.code", &code.to_string()),
-                    prop("CloseEvent.reason", &quoted(reason)),
-                    prop("CloseEvent.wasClean", &was_clean.to_string()),
-                ],
-                vec![
-                    ("RFC 6455 §5.5.1 Close", "5.5.1"),
-                    ("RFC 6455 §7.1.5 The WebSocket Connection Close Code", "7.1.5"),
-                    ("RFC 6455 §7.4.1 Defined status codes", "7.4.1"),
-                    ("WHATWG: the CloseEvent interface", "the-closeevent-interface"),
-                ],
-            )
-        }
-        Record::Error => (
-            "Event",
-            "A plain Event named error: the connection failed (refused handshake, network error or protocol \
-                 violation). Browsers give pages no detail on purpose; a close event with code 1006 follows."
-                .to_owned(),
-            vec![prop("Event.type", "error")],
-            vec![
-                ("RFC 6455 §7.1.7 Fail the WebSocket Connection", "7.1.7"),
-                ("WHATWG: feedback from the protocol", "feedback-from-the-protocol"),
-            ],
-        ),
+        Record::Error => ("error", vec![], vec![("Event.type", "error".to_owned())]),
     };
     if let Some(facts) = &entry.facts {
-        properties.push(prop(
-            "WebSocket.readyState",
-            &format!("{} ({})", facts.ready_state.number(), facts.ready_state.name()),
-        ));
-        properties.push(prop("WebSocket.bufferedAmount", &facts.buffered_amount.to_string()));
-        properties.push(prop("WebSocket.binaryType", facts.binary_type));
+        properties
+            .push(("WebSocket.readyState", format!("{} ({})", facts.ready_state.number(), facts.ready_state.name())));
+        properties.push(("WebSocket.bufferedAmount", facts.buffered_amount.to_string()));
+        properties.push(("WebSocket.binaryType", facts.binary_type.to_owned()));
         if let Some(id) = &facts.last_event_id {
-            properties.push(prop("MessageEvent.lastEventId", &quoted(id)));
+            properties.push(("MessageEvent.lastEventId", quoted(id)));
         }
     }
-    let references = references
-        .into_iter()
-        .map(|(label, anchor)| {
-            let base = if label.starts_with("RFC") { RFC } else { WHATWG };
-            (label, format!("{base}{anchor}"))
-        })
-        .collect();
-    Explanation { interface, what, properties, references }
-}
-
-fn prop(name: &str, value: &str) -> (String, String) {
-    (name.to_owned(), value.to_owned())
+    Explanation { key, values, properties }
 }
 
 fn quoted(value: &str) -> String {
     format!("\"{value}\"")
+}
+
+/// `frontend/explain.html`: the explanations' prose and references, fetched on
+/// first use so that its text is not part of the page's start-up bytes. Lines
+/// are `KEY|HTML`.
+#[derive(Debug, PartialEq)]
+pub struct Texts(pub String);
+
+impl Texts {
+    /// The text under `key`; empty when the file lacks it, so a stale or
+    /// damaged file shows less rather than breaking the page.
+    pub fn get(&self, key: &str) -> &str {
+        // `split`, not `lines`: its `\r` handling would add code to the wasm.
+        self.0.split('\n').find_map(|line| line.strip_prefix(key)?.strip_prefix('|')).unwrap_or_default()
+    }
+
+    /// The explanation as HTML, its panel called `id`: the file's text with
+    /// `$0` the id, `$1` the properties and `$2`, `$3` the values, each escaped.
+    pub fn render(&self, explained: &Explanation, id: &str) -> String {
+        let mut properties = String::new();
+        for (name, value) in &explained.properties {
+            properties +=
+                &format!("<div class=property data-name=\"{name}\"><dt>{name}</dt><dd>{}</dd></div>", escape(value));
+        }
+        let mut fills = vec![escape(id), properties];
+        fills.extend(explained.values.iter().map(|value| escape(value)));
+        let mut parts = self.get(explained.key).split('$');
+        let mut html = parts.next().unwrap_or_default().to_owned();
+        for part in parts {
+            let index = part.bytes().next().map_or(usize::MAX, |digit| usize::from(digit.wrapping_sub(b'0')));
+            html += fills.get(index).map_or("", String::as_str);
+            html += part.get(1..).unwrap_or_default();
+        }
+        html
+    }
+}
+
+/// `text` safe inside HTML text and double-quoted attributes.
+pub fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for char in text.chars() {
+        match char {
+            '&' => escaped += "&amp;",
+            '<' => escaped += "&lt;",
+            '>' => escaped += "&gt;",
+            '"' => escaped += "&quot;",
+            _ => escaped.push(char),
+        }
+    }
+    escaped
+}
+
+/// Where the prose fetch stands, for the whole page (every tab shares it).
+enum Loading {
+    Idle,
+    /// Out; these components redraw when it settles.
+    Waiting(Vec<UseForceUpdateHandle>),
+    Done(Result<Rc<Texts>, String>),
+}
+
+thread_local! {
+    static TEXTS: RefCell<Loading> = const { RefCell::new(Loading::Idle) };
+}
+
+/// The explanations' prose when `wanted`: `None` while it is being fetched (the
+/// first time; the component is drawn again when it arrives), or why it could
+/// not be.
+#[hook]
+pub fn use_texts(wanted: bool) -> Option<Result<Rc<Texts>, String>> {
+    let redraw = use_force_update();
+    if !wanted {
+        return None;
+    }
+    TEXTS.with(|cell| {
+        let mut state = cell.borrow_mut();
+        match &mut *state {
+            Loading::Done(done) => return Some(done.clone()),
+            Loading::Waiting(waiting) => waiting.push(redraw),
+            Loading::Idle => {
+                *state = Loading::Waiting(vec![redraw]);
+                // The fetcher keeps itself alive until the fetch settles.
+                Fetcher::new(Box::new(|_, text| settle(Ok(Rc::new(Texts(text))))), Rc::new(|why| settle(Err(why))))
+                    .fetch("/explain.html", None);
+            }
+        }
+        None
+    })
+}
+
+fn settle(result: Result<Rc<Texts>, String>) {
+    let before = TEXTS.with(|cell| cell.replace(Loading::Done(result)));
+    if let Loading::Waiting(waiting) = before {
+        for redraw in waiting {
+            redraw.force_update();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -164,24 +193,38 @@ mod tests {
     }
 
     fn value<'a>(explanation: &'a Explanation, name: &str) -> Option<&'a str> {
-        explanation.properties.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+        explanation.properties.iter().find(|(key, _)| *key == name).map(|(_, value)| value.as_str())
+    }
+
+    fn texts() -> Texts {
+        Texts(include_str!("../explain.html").to_owned())
+    }
+
+    fn html(record: Record, link: Link) -> String {
+        texts().render(&explain(&entry(record, link, Some(Facts::new(ReadyState::Open)))), "t-explain-1")
     }
 
     #[test]
-    fn each_kind_names_its_interface() {
+    fn each_kind_names_its_interface_and_the_standards() {
         let open = Record::Open { url: "ws://h/ws".into(), protocol: String::new(), extensions: String::new() };
         let message = Record::Message { payload: Payload::Text("hi".into()), origin: "ws://h".into() };
+        let binary = Record::Message { payload: Payload::Binary(vec![1]), origin: "ws://h".into() };
         let cases = [
             (open, "WebSocket"),
             (message, "MessageEvent"),
+            (binary, "MessageEvent"),
             (Record::Sent { payload: Payload::Binary(vec![1]) }, "WebSocket"),
             (Record::Close { code: 1000, reason: "bye".into(), was_clean: true }, "CloseEvent"),
+            (Record::Close { code: 1006, reason: String::new(), was_clean: false }, "CloseEvent"),
             (Record::Error, "Event"),
         ];
         for (record, interface) in cases {
-            let explanation = explain(&entry(record, Link::None, None));
-            assert_eq!(explanation.interface, interface);
-            assert!(!explanation.references.is_empty());
+            let html = html(record, Link::None);
+            assert!(html.starts_with("<div class=explanation id=\"t-explain-1\""), "{html}");
+            assert!(html.contains(&format!("<code class=interface>{interface}</code>")), "{html}");
+            assert!(html.contains("<a href=\"https://"), "{html}");
+            assert!(html.contains("<dt>WebSocket.readyState</dt><dd>1 (OPEN)</dd>"), "{html}");
+            assert!(!html.contains('$'), "every place filled: {html}");
         }
     }
 
@@ -193,10 +236,16 @@ mod tests {
         assert_eq!(value(&explanation, "CloseEvent.reason"), Some("\"\""));
         assert_eq!(value(&explanation, "CloseEvent.wasClean"), Some("true"));
         assert_eq!(value(&explanation, "WebSocket.readyState"), Some("3 (CLOSED)"));
-        assert!(explanation.what.contains("wasClean is true"));
-        let urls: Vec<&str> = explanation.references.iter().map(|(_, url)| url.as_str()).collect();
-        assert!(urls.contains(&"https://www.rfc-editor.org/rfc/rfc6455#section-7.1.5"));
-        assert!(urls.contains(&"https://websockets.spec.whatwg.org/#the-closeevent-interface"));
+        let html = texts().render(&explanation, "x");
+        assert!(html.contains("wasClean is true. Code 1000: Normal closure"), "{html}");
+        assert!(html.contains("https://www.rfc-editor.org/rfc/rfc6455#section-7.1.5"));
+        assert!(html.contains("https://websockets.spec.whatwg.org/#the-closeevent-interface"));
+        let unclean = Record::Close { code: 1006, reason: String::new(), was_clean: false };
+        assert!(html_of(unclean).contains("wasClean is false"));
+    }
+
+    fn html_of(record: Record) -> String {
+        html(record, Link::None)
     }
 
     #[test]
@@ -208,7 +257,18 @@ mod tests {
         assert_eq!(value(&echo, "MessageEvent.origin"), Some("ws://h"));
         assert_eq!(value(&echo, "MessageEvent.lastEventId"), Some("\"\""));
         assert_eq!(value(&echo, "WebSocket.bufferedAmount"), Some("7"));
-        assert!(!echo.what.contains("report"));
-        assert!(explain(&entry(message, Link::Report, None)).what.contains("not an echo"));
+        assert!(!texts().render(&echo, "x").contains("report"));
+        assert!(html(message, Link::Report).contains("not an echo"));
+    }
+
+    #[test]
+    fn recorded_values_are_escaped_and_a_missing_text_shows_nothing() {
+        let close = Record::Close { code: 4000, reason: "<b a=\"1\">&".into(), was_clean: true };
+        let html = html_of(close);
+        assert!(html.contains("<dd>&quot;&lt;b a=&quot;1&quot;&gt;&amp;&quot;</dd>"), "{html}");
+        assert_eq!(Texts("other|x $9 $ $z".into()).render(&explain(&entry(Record::Error, Link::None, None)), "i"), "");
+        // A `$` takes the character after it as a place, filled or not.
+        let odd = Texts("error|a$9b$c$".into());
+        assert_eq!(odd.render(&explain(&entry(Record::Error, Link::None, None)), "i"), "ab");
     }
 }

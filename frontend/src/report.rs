@@ -3,6 +3,7 @@
 //! report carries the upgrade request the server received and the `101` it
 //! answered; this module reads it and recomputes `Sec-WebSocket-Accept`.
 
+use crate::explain::Texts;
 use crate::json::{self, Value};
 use crate::{codec, sha1};
 
@@ -119,28 +120,12 @@ impl AcceptCheck {
     }
 }
 
-/// What a handshake header is for, in a sentence, by its lowercase name.
-pub fn header_meaning(name: &str) -> &'static str {
-    match name {
-        "host" => "The server's host and port; HTTP/1.1 requires it.",
-        "upgrade" => "Asks to switch this connection from HTTP to the websocket protocol (the response confirms).",
-        "connection" => "Upgrade: this hop must act on the Upgrade header rather than pass it on.",
-        "sec-websocket-key" => {
-            "16 random bytes in base64, new for each connection; the server must prove it read them (see below)."
-        }
-        "sec-websocket-version" => "The protocol version; 13 is RFC 6455, the only one in use.",
-        "origin" => "The page's origin, sent by browsers so a server can refuse other sites' pages.",
-        "sec-websocket-extensions" => {
-            "Extensions offered (request) or accepted (response), e.g. permessage-deflate compression."
-        }
-        "sec-websocket-protocol" => "Subprotocols offered (request) or the one selected (response).",
-        "sec-websocket-accept" => "base64(SHA-1(key + GUID)): proof that the server read this handshake's key.",
-        "user-agent" => "The browser's name and version.",
-        "date" => "When the server answered.",
-        "cookie" => "The site's cookies, sent with the upgrade like any request to that host.",
-        "pragma" | "cache-control" => "Asks caches and proxies not to answer from a stored copy.",
-        "accept-encoding" | "accept-language" => "The browser's usual preferences, sent with every request.",
-        _ => "Another header; the WebSocket handshake does not use it.",
+/// What a handshake header is for, in a sentence of `texts` (the fetched
+/// `explain.html`), by its lowercase name.
+pub fn header_meaning<'a>(texts: &'a Texts, name: &str) -> &'a str {
+    match texts.get(&format!("header.{name}")) {
+        "" => texts.get("header.other"),
+        meaning => meaning,
     }
 }
 
@@ -210,7 +195,9 @@ mod tests {
 
     #[test]
     fn every_header_has_a_meaning() {
-        assert!(header_meaning("sec-websocket-key").contains("random"));
-        assert!(header_meaning("x-anything").contains("does not use"));
+        let texts = Texts(include_str!("../explain.html").to_owned());
+        assert!(header_meaning(&texts, "sec-websocket-key").contains("random"));
+        assert!(header_meaning(&texts, "cache-control").contains("caches"));
+        assert!(header_meaning(&texts, "x-anything").contains("does not use"));
     }
 }

@@ -7,6 +7,7 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use crate::components::ids::use_ids;
+use crate::explain::{use_texts, Texts};
 use crate::ready_state::ReadyState;
 use crate::report::{header_meaning, AcceptCheck, Handshake, HttpHead};
 use crate::stats::{fixed, format_ms};
@@ -27,24 +28,31 @@ pub struct HandshakeInspectorProps {
 #[function_component]
 pub fn HandshakeInspector(props: &HandshakeInspectorProps) -> Html {
     let ids = use_ids();
-    let body = match props.report.as_deref() {
-        Some(Ok(handshake)) => html! {
+    // The headers' meanings and the accept steps are fetched prose, asked for
+    // when the first report is shown.
+    let texts = use_texts(matches!(props.report.as_deref(), Some(Ok(_))));
+    let body = match (props.report.as_deref(), texts) {
+        (Some(Ok(handshake)), Some(Ok(texts))) => html! {
             <>
-                { head("Request", "sent by the browser", &handshake.request) }
-                { head("Response", "sent by the server", &handshake.response) }
-                { accept(AcceptCheck::of(handshake)) }
+                { head("Request", "sent by the browser", &handshake.request, &texts) }
+                { head("Response", "sent by the server", &handshake.response, &texts) }
+                { accept(AcceptCheck::of(handshake), &texts) }
             </>
         },
-        Some(Err(why)) => {
+        (Some(Ok(_)), Some(Err(why))) => html! {
+            <p class="notice" role="alert">{ format!("The handshake's explanations could not be loaded: {why}.") }</p>
+        },
+        (Some(Ok(_)), None) => html! { <p class="hint">{ "Loading the handshake's explanations…" }</p> },
+        (Some(Err(why)), _) => {
             html! { <p class="notice" role="alert">{ format!("The handshake report could not be read: {why}.") }</p> }
         }
-        None if !props.inspect => html! {
+        (None, _) if !props.inspect => html! {
             <p class="hint">{ "Tick Show the handshake, then connect, to see it here." }</p>
         },
-        None if props.ready_state == ReadyState::Open => html! {
+        (None, _) if props.ready_state == ReadyState::Open => html! {
             <p class="hint">{ "No report came: the server at this URL does not send one (only this app's server understands inspect)." }</p>
         },
-        None => html! { <p class="hint">{ "Connect to see the handshake of the new connection." }</p> },
+        (None, _) => html! { <p class="hint">{ "Connect to see the handshake of the new connection." }</p> },
     };
     html! {
         <section class="inspector" aria-labelledby={ids.of("inspector-heading")}>
@@ -54,7 +62,7 @@ pub fn HandshakeInspector(props: &HandshakeInspectorProps) -> Html {
     }
 }
 
-fn head(title: &str, by: &str, head: &HttpHead) -> Html {
+fn head(title: &str, by: &str, head: &HttpHead, texts: &Texts) -> Html {
     html! {
         <div class="http-head" data-side={title.to_ascii_lowercase()}>
             <h3>{ format!("{title}, {by}") }</h3>
@@ -63,7 +71,7 @@ fn head(title: &str, by: &str, head: &HttpHead) -> Html {
                 { for head.headers.iter().map(|(name, value)| html! {
                     <div class="detail header" data-name={name.clone()}>
                         <dt><code>{ name }</code></dt>
-                        <dd><code>{ value }</code><span class="meaning">{ header_meaning(name) }</span></dd>
+                        <dd><code>{ value }</code><span class="meaning">{ header_meaning(texts, name) }</span></dd>
                     </div>
                 }) }
             </dl>
@@ -71,7 +79,7 @@ fn head(title: &str, by: &str, head: &HttpHead) -> Html {
     }
 }
 
-fn accept(check: Option<AcceptCheck>) -> Html {
+fn accept(check: Option<AcceptCheck>, texts: &Texts) -> Html {
     let Some(check) = check else {
         return html! { <p class="notice">{ "The request has no Sec-WebSocket-Key, so there is nothing to verify." }</p> };
     };
@@ -83,12 +91,11 @@ fn accept(check: Option<AcceptCheck>) -> Html {
     };
     html! {
         <div class="accept">
-            <h3>{ "Sec-WebSocket-Accept, recomputed in this page" }</h3>
+            <h3>{ texts.get("accept") }</h3>
             <ol class="steps">
-                <li>{ "The key: " }<code>{ &check.key }</code></li>
-                <li>{ "Append the GUID 258EAFA5-E914-47DA-95CA-C5AB0DC85B11: " }<code>{ &check.concatenated }</code></li>
-                <li>{ "SHA-1 of that, in hex: " }<code>{ &check.sha1_hex }</code></li>
-                <li>{ "The 20 bytes in base64: " }<code>{ &check.expected }</code></li>
+                { for texts.get("step").split(';').zip([&check.key, &check.concatenated, &check.sha1_hex, &check.expected]).map(
+                    |(step, value)| html! { <li>{ step }{ " " }<code>{ value }</code></li> }
+                ) }
             </ol>
             <p class="verdict" role="status" data-verified={verified.to_string()}>{ verdict }</p>
         </div>

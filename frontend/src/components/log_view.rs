@@ -12,7 +12,7 @@ use crate::components::ids::use_ids;
 
 use crate::browser;
 use crate::event_log::{Entry, Kind, Log, Payload, Record};
-use crate::explain::explain;
+use crate::explain::{escape, explain, use_texts};
 use crate::filter::{newest_matching, Direction, Filter};
 use crate::json;
 
@@ -217,6 +217,8 @@ pub fn LogRow(props: &LogRowProps) -> Html {
     let entry = &*props.entry.0;
     let pretty = props.pretty;
     let expanded = use_state(|| false);
+    // The explanations' prose is fetched when the first one is expanded.
+    let texts = use_texts(*expanded);
     let ids = use_ids();
     let kind = entry.record.kind().label();
     let mut details = entry.details();
@@ -258,7 +260,14 @@ pub fn LogRow(props: &LogRowProps) -> Html {
                 </button>
             </div>
             if *expanded {
-                { explanation(entry, explain_id) }
+                { Html::from_html_unchecked(match texts {
+                    Some(Ok(texts)) => texts.render(&explain(entry), &explain_id),
+                    Some(Err(why)) => format!(
+                        "<p class=notice id=\"{explain_id}\" role=alert>The explanation could not be loaded: {}.</p>",
+                        escape(&why)
+                    ),
+                    None => format!("<p class=hint id=\"{explain_id}\">Loading the explanation…</p>"),
+                }.into()) }
             }
             <dl class="details">
                 { for details.into_iter().map(|(name, value)| html! {
@@ -283,25 +292,4 @@ fn pretty_json(record: &Record) -> Option<String> {
         return None;
     }
     json::parse(text).ok().map(|value| value.to_pretty())
-}
-
-/// The expanded explanation of an entry: its interface, what happened, its
-/// recorded property values and the standards' sections.
-fn explanation(entry: &Entry, id: AttrValue) -> Html {
-    let explained = explain(entry);
-    html! {
-        <div class="explanation" {id} data-interface={explained.interface}>
-            <p><code class="interface">{ explained.interface }</code>{ " · " }{ explained.what }</p>
-            <dl class="details">
-                { for explained.properties.into_iter().map(|(name, value)| html! {
-                    <div class="property" data-name={name.clone()}><dt>{ name }</dt><dd>{ value }</dd></div>
-                }) }
-            </dl>
-            <ul class="references">
-                { for explained.references.into_iter().map(|(label, url)| html! {
-                    <li><a href={url} target="_blank" rel="noopener">{ label }</a></li>
-                }) }
-            </ul>
-        </div>
-    }
 }
