@@ -114,7 +114,10 @@ pub struct TimelineViewProps {
 pub fn TimelineView(props: &TimelineViewProps) -> Html {
     let ids = use_ids();
     let steps = props.timeline.steps();
-    let span = props.timeline.span_ms().max(1.0);
+    // A state still current (not CLOSED) gets the last fifth of the bar, so that
+    // an open connection shows as OPEN rather than as a sliver at the end.
+    let ongoing = steps.last().is_some_and(|(state, _)| *state != crate::ready_state::ReadyState::Closed);
+    let span = props.timeline.span_ms().max(1.0) * if ongoing { 1.25 } else { 1.0 };
     html! {
         <section class="timeline" aria-labelledby={ids.of("timeline-heading")}>
             <h2 id={ids.of("timeline-heading")}>{ "Ready-state timeline" }</h2>
