@@ -38,6 +38,13 @@ async fn the_inspector_shows_and_verifies_the_handshake_and_echoes_still_pair() 
 
     // The report arrives as the first message, logged as a server report.
     browser.wait_until(&format!("document.querySelector('{}')", shown(".verdict"))).await;
+    // Closed at first: the summary says what was asked and answered and whether
+    // the accept value checks out; opening it shows every header, explained.
+    let summary = browser.text(&shown(".inspector summary")).await.unwrap();
+    assert!(summary.starts_with("GET /ws?inspect HTTP/1.1 → HTTP/1.1 101 Switching Protocols"), "{summary}");
+    assert!(browser.client.find(Locator::Css(&shown(".http-head"))).await.is_err(), "drawn before it was opened");
+    browser.client.find(Locator::Css(&shown(".inspector summary"))).await.unwrap().click().await.unwrap();
+    browser.wait_until(&format!("document.querySelector('{}')", shown(".http-head .meaning"))).await;
     let request_line = browser.text(&shown(".http-head[data-side=request] .http-line")).await.unwrap();
     assert!(request_line.starts_with("GET /ws?inspect HTTP/1.1"), "{request_line}");
     let request = headers(&browser, "request").await;
@@ -56,7 +63,7 @@ async fn the_inspector_shows_and_verifies_the_handshake_and_echoes_still_pair() 
     // `E2E_SCREENSHOT_INSPECTOR=docs/inspector.png` refreshes the README's picture of it.
     if let Some(path) = std::env::var_os("E2E_SCREENSHOT_INSPECTOR") {
         browser.client.set_window_size(1200, 1400).await.unwrap();
-        browser.eval(&format!("document.querySelector('{}').scrollIntoView(); return 0;", shown(".http-head"))).await;
+        browser.eval(&format!("document.querySelector('{}').scrollIntoView(); return 0;", shown(".inspector"))).await;
         std::fs::write(path, browser.client.screenshot().await.unwrap()).expect("write the screenshot");
     }
 

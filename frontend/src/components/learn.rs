@@ -25,24 +25,53 @@ pub struct HandshakeInspectorProps {
 
 /// The upgrade request and the `101` response, each header explained, and the
 /// accept value recomputed step by step.
+///
+/// Closed until opened: its summary line already says what was asked, what
+/// came back and whether the accept value checks out, and drawing forty
+/// explained headers (and fetching their prose) right after `open` would delay
+/// the first echo on screen by tens of milliseconds.
 #[function_component]
 pub fn HandshakeInspector(props: &HandshakeInspectorProps) -> Html {
     let ids = use_ids();
+    let open = use_state(|| false);
     // The headers' meanings and the accept steps are fetched prose, asked for
-    // when the first report is shown.
-    let texts = use_texts(matches!(props.report.as_deref(), Some(Ok(_))));
+    // when a report is first shown opened.
+    let texts = use_texts(*open && matches!(props.report.as_deref(), Some(Ok(_))));
+    let ontoggle = {
+        let open = open.clone();
+        Callback::from(move |event: Event| {
+            if let Some(details) = event.target_dyn_into::<web_sys::HtmlDetailsElement>() {
+                open.set(details.open());
+            }
+        })
+    };
     let body = match (props.report.as_deref(), texts) {
-        (Some(Ok(handshake)), Some(Ok(texts))) => html! {
-            <>
-                { head("Request", "sent by the browser", &handshake.request, &texts) }
-                { head("Response", "sent by the server", &handshake.response, &texts) }
-                { accept(AcceptCheck::of(handshake), &texts) }
-            </>
-        },
-        (Some(Ok(_)), Some(Err(why))) => html! {
-            <p class="notice" role="alert">{ format!("The handshake's explanations could not be loaded: {why}.") }</p>
-        },
-        (Some(Ok(_)), None) => html! { <p class="hint">{ "Loading the handshake's explanations…" }</p> },
+        (Some(Ok(handshake)), texts) => {
+            let check = AcceptCheck::of(handshake);
+            let summary = format!("{} → {}", handshake.request.line, handshake.response.line);
+            html! {
+                <details class="handshake" open={*open} {ontoggle}>
+                    <summary>
+                        <code>{ summary }</code>{ " · " }{ verdict(check.as_ref()) }
+                    </summary>
+                    if *open {
+                        { match texts {
+                            Some(Ok(texts)) => html! {
+                                <>
+                                    { head("Request", "sent by the browser", &handshake.request, &texts) }
+                                    { head("Response", "sent by the server", &handshake.response, &texts) }
+                                    { accept(check, &texts) }
+                                </>
+                            },
+                            Some(Err(why)) => html! {
+                                <p class="notice" role="alert">{ format!("The handshake's explanations could not be loaded: {why}.") }</p>
+                            },
+                            None => html! { <p class="hint">{ "Loading the handshake's explanations…" }</p> },
+                        } }
+                    }
+                </details>
+            }
+        }
         (Some(Err(why)), _) => {
             html! { <p class="notice" role="alert">{ format!("The handshake report could not be read: {why}.") }</p> }
         }
@@ -60,6 +89,19 @@ pub fn HandshakeInspector(props: &HandshakeInspectorProps) -> Html {
             { body }
         </section>
     }
+}
+
+/// Whether the server's `Sec-WebSocket-Accept` is the one recomputed here.
+fn verdict(check: Option<&AcceptCheck>) -> Html {
+    let (verified, text) = match check {
+        None => (false, "nothing to verify: the request has no Sec-WebSocket-Key".to_owned()),
+        Some(check) if check.verified() => (true, "verified: the server's Sec-WebSocket-Accept matches".to_owned()),
+        Some(AcceptCheck { received: Some(received), .. }) => {
+            (false, format!("NOT matching: the server sent {received}"))
+        }
+        Some(_) => (false, "NOT matching: the response has no Sec-WebSocket-Accept".to_owned()),
+    };
+    html! { <span class="verdict" role="status" data-verified={verified.to_string()}>{ text }</span> }
 }
 
 fn head(title: &str, by: &str, head: &HttpHead, texts: &Texts) -> Html {
@@ -83,12 +125,6 @@ fn accept(check: Option<AcceptCheck>, texts: &Texts) -> Html {
     let Some(check) = check else {
         return html! { <p class="notice">{ "The request has no Sec-WebSocket-Key, so there is nothing to verify." }</p> };
     };
-    let verified = check.verified();
-    let verdict = match (&check.received, verified) {
-        (_, true) => "verified: the server's Sec-WebSocket-Accept matches".to_owned(),
-        (Some(received), false) => format!("NOT matching: the server sent {received}"),
-        (None, false) => "NOT matching: the response has no Sec-WebSocket-Accept".to_owned(),
-    };
     html! {
         <div class="accept">
             <h3>{ texts.get("accept") }</h3>
@@ -97,7 +133,6 @@ fn accept(check: Option<AcceptCheck>, texts: &Texts) -> Html {
                     |(step, value)| html! { <li>{ step }{ " " }<code>{ value }</code></li> }
                 ) }
             </ol>
-            <p class="verdict" role="status" data-verified={verified.to_string()}>{ verdict }</p>
         </div>
     }
 }
