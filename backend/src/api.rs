@@ -10,7 +10,8 @@
 //! as received, because a page cannot see the headers its browser adds.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -19,15 +20,27 @@ use hyper::{Method, StatusCode};
 use warp::filters::BoxedFilter;
 use warp::{Filter, Rejection};
 
-use crate::ws::HttpResponse;
+use crate::http::{self, security_headers, HttpResponse, Peer};
 
 /// Messages one mailbox may hold before it must be read.
 const BOX_MESSAGES: usize = 1000;
-/// Bytes one mailbox may hold before it must be read.
+/// The largest reply one mailbox may make: its messages as a JSON array, each
+/// counted as escaped (a control character takes up to six bytes there).
 const BOX_BYTES: usize = 1 << 20;
 /// Mailboxes that may exist at once.
 const MAX_BOXES: usize = 1024;
-/// A mailbox nobody touched for this long is removed.
+/// What all mailboxes together may hold: their replies' sizes plus the
+/// bookkeeping below. Past it (or past `MAX_BOXES`), storing evicts a box of
+/// whichever client holds most.
+const TOTAL_BYTES: usize = 64 << 20;
+/// Memory each stored message takes besides its text: its `String` and its
+/// slot in the queue, with the allocator's rounding.
+const MESSAGE_OVERHEAD: usize = 48;
+/// Memory each mailbox takes besides its messages: its name, its entry in the
+/// table and its queue.
+const BOX_OVERHEAD: usize = 256;
+/// A mailbox nobody wrote to or took from for this long is removed (an empty
+/// poll does not count, so reading alone keeps no box alive).
 const BOX_IDLE: Duration = Duration::from_secs(60);
 
 /// The routes; bodies larger than `max_bytes` get 413, like messages over the
@@ -40,13 +53,21 @@ pub(crate) fn routes(max_bytes: u64) -> BoxedFilter<(HttpResponse,)> {
         .and(warp::body::content_length_limit(max_bytes))
         .and(warp::body::bytes())
         .map(echo);
+    let client = || {
+        warp::ext::optional::<Peer>().map(|addr: Option<Peer>| {
+            Client::of(addr.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |Peer(addr)| addr.ip()))
+        })
+    };
     let store = {
         let mailboxes = Arc::clone(&mailboxes);
         warp::path!("api" / "mailbox" / String)
             .and(warp::post())
+            .and(client())
             .and(warp::body::content_length_limit(max_bytes))
             .and(warp::body::bytes())
-            .map(move |id: String, body: Bytes| mailboxes.store(&id, &body, Instant::now()).into_response())
+            .map(move |id: String, client: Client, body: Bytes| {
+                mailboxes.store(&id, &body, client, Instant::now()).into_response()
+            })
     };
     let take = warp::path!("api" / "mailbox" / String)
         .and(warp::get())
@@ -87,8 +108,8 @@ fn head_size(method: &str, path: &str, query: &str, headers: &HeaderMap) -> usiz
 enum MailboxError {
     BadName,
     NotText,
+    TooLarge,
     Full,
-    TooManyBoxes,
 }
 
 impl MailboxError {
@@ -96,68 +117,214 @@ impl MailboxError {
         let (status, message) = match self {
             MailboxError::BadName => (StatusCode::BAD_REQUEST, "a mailbox name is 1 to 64 of A-Z a-z 0-9 _ -"),
             MailboxError::NotText => (StatusCode::BAD_REQUEST, "a mailbox message must be UTF-8 text"),
-            MailboxError::Full => {
-                (StatusCode::TOO_MANY_REQUESTS, "the mailbox is full (1000 messages or 1 MiB): read it first")
+            MailboxError::TooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "the message takes more than a mailbox holds (1 MiB as JSON)")
             }
-            MailboxError::TooManyBoxes => {
-                (StatusCode::SERVICE_UNAVAILABLE, "too many mailboxes are in use; try again in a minute")
+            MailboxError::Full => {
+                (StatusCode::TOO_MANY_REQUESTS, "the mailbox is full (1000 messages or 1 MiB as JSON): read it first")
             }
         };
-        plain(status, message)
+        http::plain(status, message)
+    }
+}
+
+/// Whose a mailbox is, for sharing the table fairly: an IPv4 address, or an
+/// IPv6 /64 (one subscriber's usual allocation, which one client can fill
+/// with addresses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Client(u128);
+
+impl Client {
+    fn of(ip: IpAddr) -> Client {
+        let v6 = match ip {
+            IpAddr::V4(v4) => return Client(u128::from(v4.to_ipv6_mapped())),
+            IpAddr::V6(v6) => v6,
+        };
+        match v6.to_ipv4_mapped() {
+            Some(v4) => Client::of(IpAddr::V4(v4)),
+            None => Client(u128::from(v6) & !u128::from(u64::MAX)),
+        }
     }
 }
 
 /// What one mailbox holds.
 #[derive(Debug)]
 struct Mailbox {
+    owner: Client,
     messages: VecDeque<String>,
-    bytes: usize,
+    /// The size of the reply a read would make now (an upper bound: each
+    /// message counts a comma).
+    reply_bytes: usize,
     touched: Instant,
 }
 
-/// Every mailbox, bounded in number and size so that no client can make the
-/// server hold much: a few hundred megabytes at the very worst, and boxes
-/// nobody reads vanish after a minute.
+impl Mailbox {
+    fn is_idle(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.touched) >= BOX_IDLE
+    }
+
+    /// What the box counts against [`TOTAL_BYTES`].
+    fn weight(&self) -> usize {
+        self.reply_bytes + self.messages.len() * MESSAGE_OVERHEAD + BOX_OVERHEAD
+    }
+}
+
+/// The size of `[]`, an empty box's reply.
+const EMPTY_REPLY: usize = 2;
+
+/// Every mailbox, bounded in number, per box and in total, and shared fairly:
+/// when a new message does not fit, the boxes of whichever client holds most
+/// go first, longest idle first, so one client can never keep the others out.
 #[derive(Debug, Default)]
 struct Mailboxes {
-    boxes: Mutex<HashMap<String, Mailbox>>,
+    table: Mutex<Table>,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    boxes: HashMap<String, Mailbox>,
+    /// The summed weight of each client's boxes.
+    held: HashMap<Client, usize>,
+    /// The summed weight of every box.
+    total: usize,
 }
 
 impl Mailboxes {
-    fn store(&self, id: &str, body: &[u8], now: Instant) -> Result<(), MailboxError> {
+    fn store(&self, id: &str, body: &[u8], client: Client, now: Instant) -> Result<(), MailboxError> {
         check_name(id)?;
         let message = std::str::from_utf8(body).map_err(|_| MailboxError::NotText)?;
-        let mut boxes = self.boxes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !boxes.contains_key(id) {
-            boxes.retain(|_, mailbox| now.saturating_duration_since(mailbox.touched) < BOX_IDLE);
-            if boxes.len() >= MAX_BOXES {
-                return Err(MailboxError::TooManyBoxes);
+        // Quotes and a comma around the escaped text. Checked before anything
+        // is allocated for the message.
+        let cost = json_escaped_len(message) + 3;
+        if EMPTY_REPLY + cost > BOX_BYTES {
+            return Err(MailboxError::TooLarge);
+        }
+        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        if table.boxes.get(id).is_some_and(|mailbox| mailbox.is_idle(now)) {
+            table.remove(id);
+        }
+        match table.boxes.get(id) {
+            Some(mailbox) if mailbox.messages.len() >= BOX_MESSAGES || mailbox.reply_bytes + cost > BOX_BYTES => {
+                return Err(MailboxError::Full);
+            }
+            Some(_) => {}
+            None => {
+                if table.boxes.len() >= MAX_BOXES {
+                    table.remove_idle(now);
+                }
+                while table.boxes.len() >= MAX_BOXES && table.evict(id) {}
+                let mailbox =
+                    Mailbox { owner: client, messages: VecDeque::new(), reply_bytes: EMPTY_REPLY, touched: now };
+                table.add(id.to_owned(), mailbox);
             }
         }
-        let mailbox =
-            boxes.entry(id.to_owned()).or_insert_with(|| Mailbox { messages: VecDeque::new(), bytes: 0, touched: now });
-        if mailbox.messages.len() >= BOX_MESSAGES || mailbox.bytes + message.len() > BOX_BYTES {
-            return Err(MailboxError::Full);
+        if table.total + cost + MESSAGE_OVERHEAD > TOTAL_BYTES {
+            table.remove_idle(now);
         }
-        mailbox.bytes += message.len();
-        mailbox.messages.push_back(message.to_owned());
-        mailbox.touched = now;
+        while table.total + cost + MESSAGE_OVERHEAD > TOTAL_BYTES && table.evict(id) {}
+        table.change(id, |mailbox| {
+            mailbox.messages.push_back(message.to_owned());
+            mailbox.reply_bytes += cost;
+            mailbox.touched = now;
+        });
         Ok(())
     }
 
     /// Everything the box holds, oldest first; an unknown box is an empty one.
     fn take(&self, id: &str, now: Instant) -> Result<Vec<String>, MailboxError> {
         check_name(id)?;
-        let mut boxes = self.boxes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        Ok(match boxes.get_mut(id) {
-            Some(mailbox) => {
+        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        if table.boxes.get(id).is_some_and(|mailbox| mailbox.is_idle(now)) {
+            table.remove(id);
+        }
+        let mut messages = VecDeque::new();
+        table.change(id, |mailbox| {
+            if !mailbox.messages.is_empty() {
+                messages = std::mem::take(&mut mailbox.messages);
+                mailbox.reply_bytes = EMPTY_REPLY;
                 mailbox.touched = now;
-                mailbox.bytes = 0;
-                std::mem::take(&mut mailbox.messages).into()
             }
-            None => Vec::new(),
-        })
+        });
+        Ok(messages.into())
     }
+}
+
+impl Table {
+    fn add(&mut self, id: String, mailbox: Mailbox) {
+        let weight = mailbox.weight();
+        *self.held.entry(mailbox.owner).or_default() += weight;
+        self.total += weight;
+        self.boxes.insert(id, mailbox);
+    }
+
+    fn remove(&mut self, id: &str) {
+        let Some(mailbox) = self.boxes.remove(id) else {
+            return;
+        };
+        let weight = mailbox.weight();
+        self.total -= weight;
+        if let Some(held) = self.held.get_mut(&mailbox.owner) {
+            *held -= weight;
+            if *held == 0 {
+                self.held.remove(&mailbox.owner);
+            }
+        }
+    }
+
+    /// Applies `change` to a box, keeping the weights right.
+    fn change(&mut self, id: &str, change: impl FnOnce(&mut Mailbox)) {
+        let Some(mailbox) = self.boxes.get_mut(id) else {
+            return;
+        };
+        let before = mailbox.weight();
+        change(mailbox);
+        let after = mailbox.weight();
+        let held = self.held.entry(mailbox.owner).or_default();
+        *held = *held - before + after;
+        self.total = self.total - before + after;
+    }
+
+    fn remove_idle(&mut self, now: Instant) {
+        let idle: Vec<String> =
+            self.boxes.iter().filter(|(_, mailbox)| mailbox.is_idle(now)).map(|(id, _)| id.clone()).collect();
+        for id in idle {
+            self.remove(&id);
+        }
+    }
+
+    /// Removes one box other than `keep`: the longest idle of the client that
+    /// holds most. False when there is none to remove.
+    fn evict(&mut self, keep: &str) -> bool {
+        let victim = self
+            .boxes
+            .iter()
+            .filter(|(id, _)| id.as_str() != keep)
+            .max_by_key(|(_, mailbox)| {
+                let held = self.held.get(&mailbox.owner).copied().unwrap_or_default();
+                (held, std::cmp::Reverse(mailbox.touched))
+            })
+            .map(|(id, _)| id.clone());
+        match victim {
+            Some(id) => {
+                self.remove(&id);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// How many bytes `text` takes inside a JSON string as `serde_json` writes it:
+/// quote and backslash escaped with a backslash, control characters as `\n`,
+/// `\t` and the like or as `\u00XX`.
+fn json_escaped_len(text: &str) -> usize {
+    text.bytes()
+        .map(|byte| match byte {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0x00..=0x1f => 6,
+            _ => 1,
+        })
+        .sum()
 }
 
 fn check_name(id: &str) -> Result<(), MailboxError> {
@@ -183,7 +350,7 @@ impl IntoResponse for Result<(), MailboxError> {
                 let mut response = HttpResponse::new("".into());
                 *response.status_mut() = StatusCode::NO_CONTENT;
                 response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                crate::assets::security_headers(response.headers_mut());
+                security_headers(response.headers_mut());
                 response
             }
             Err(error) => error.into_response(),
@@ -200,7 +367,7 @@ impl IntoResponse for Result<Vec<String>, MailboxError> {
                 let headers = response.headers_mut();
                 headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                crate::assets::security_headers(headers);
+                security_headers(headers);
                 response
             }
             Err(error) => error.into_response(),
@@ -217,7 +384,7 @@ fn echo(content_type: Option<String>, body: Bytes) -> HttpResponse {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, content_type);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    crate::assets::security_headers(headers);
+    security_headers(headers);
     response
 }
 
@@ -232,30 +399,33 @@ fn refusal(rejection: &Rejection) -> Result<HttpResponse, Rejection> {
     } else {
         return Err(warp::reject::not_found());
     };
-    Ok(plain(status, message))
-}
-
-/// A one-line text answer.
-fn plain(status: StatusCode, message: &str) -> HttpResponse {
-    let mut response = HttpResponse::new(format!("{message}\n").into());
-    *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    crate::assets::security_headers(response.headers_mut());
-    response
+    Ok(http::plain(status, message))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const A: Client = Client(1);
+    const B: Client = Client(2);
+
+    /// The reply a read of `id` makes now, as the route would send it.
+    fn reply(boxes: &Mailboxes, id: &str, now: Instant) -> String {
+        serde_json::Value::from(boxes.take(id, now).unwrap()).to_string()
+    }
+
+    fn count(boxes: &Mailboxes) -> usize {
+        boxes.table.lock().unwrap().boxes.len()
+    }
+
     #[test]
     fn a_mailbox_hands_out_what_it_holds_once_in_order() {
         let boxes = Mailboxes::default();
         let now = Instant::now();
         assert_eq!(boxes.take("a", now), Ok(vec![]));
-        boxes.store("a", b"one", now).unwrap();
-        boxes.store("a", b"two", now).unwrap();
-        boxes.store("b", b"other", now).unwrap();
+        boxes.store("a", b"one", A, now).unwrap();
+        boxes.store("a", b"two", B, now).unwrap();
+        boxes.store("b", b"other", A, now).unwrap();
         assert_eq!(boxes.take("a", now), Ok(vec!["one".to_string(), "two".to_string()]));
         assert_eq!(boxes.take("a", now), Ok(vec![]));
         assert_eq!(boxes.take("b", now), Ok(vec!["other".to_string()]));
@@ -265,32 +435,130 @@ mod tests {
     fn names_text_and_sizes_are_bounded() {
         let boxes = Mailboxes::default();
         let now = Instant::now();
-        assert_eq!(boxes.store("", b"x", now), Err(MailboxError::BadName));
-        assert_eq!(boxes.store(&"x".repeat(65), b"x", now), Err(MailboxError::BadName));
+        assert_eq!(boxes.store("", b"x", A, now), Err(MailboxError::BadName));
+        assert_eq!(boxes.store(&"x".repeat(65), b"x", A, now), Err(MailboxError::BadName));
         assert_eq!(boxes.take("a/b", now), Err(MailboxError::BadName));
-        assert_eq!(boxes.store("a", &[0xff], now), Err(MailboxError::NotText));
+        assert_eq!(boxes.store("a", &[0xff], A, now), Err(MailboxError::NotText));
         for _ in 0..BOX_MESSAGES {
-            boxes.store("a", b"x", now).unwrap();
+            boxes.store("a", b"x", A, now).unwrap();
         }
-        assert_eq!(boxes.store("a", b"x", now), Err(MailboxError::Full));
+        assert_eq!(boxes.store("a", b"x", A, now), Err(MailboxError::Full));
         boxes.take("a", now).unwrap();
-        boxes.store("a", &vec![b'x'; BOX_BYTES], now).unwrap();
-        assert_eq!(boxes.store("a", b"x", now), Err(MailboxError::Full));
+        // `["…"]`: the largest message a box takes fills its reply exactly.
+        let largest = vec![b'x'; BOX_BYTES - 5];
+        assert_eq!(boxes.store("a", &[&largest[..], b"x"].concat(), A, now), Err(MailboxError::TooLarge));
+        boxes.store("a", &largest, A, now).unwrap();
+        assert_eq!(boxes.store("a", b"x", A, now), Err(MailboxError::Full));
+        // One byte under the bound, which counts a comma after every message.
+        assert_eq!(reply(&boxes, "a", now).len(), BOX_BYTES - 1);
     }
 
     #[test]
-    fn idle_mailboxes_vanish_and_the_number_of_boxes_is_capped() {
+    fn escaped_control_characters_count_against_the_box() {
+        let boxes = Mailboxes::default();
+        let now = Instant::now();
+        // Each 0x01 becomes \u0001 in the reply: six bytes for one stored.
+        let control = vec![0x01; BOX_BYTES / 6];
+        assert_eq!(boxes.store("a", &control, A, now), Err(MailboxError::TooLarge));
+        let chunk = vec![0x01; 10_000];
+        let mut stored = 0;
+        while boxes.store("a", &chunk, A, now).is_ok() {
+            stored += 1;
+        }
+        assert_eq!(stored, BOX_BYTES / (6 * chunk.len() + 3));
+        let json = reply(&boxes, "a", now);
+        assert!(json.len() <= BOX_BYTES, "a reply of {} bytes", json.len());
+        assert!(json.len() > BOX_BYTES - 6 * chunk.len() - 3, "the bound is not far off: {}", json.len());
+    }
+
+    #[test]
+    fn the_escaped_length_is_what_serde_json_writes() {
+        let mut samples: Vec<String> = (0u8..=127).map(|byte| char::from(byte).to_string()).collect();
+        samples.extend(
+            ["", "plain", "tab\there \"quoted\" \\ back", "échø ☃ 😀", "\u{7f}\u{85}\u{2028}"].map(String::from),
+        );
+        for text in samples {
+            let written = serde_json::Value::from(text.as_str()).to_string().len() - 2;
+            assert_eq!(json_escaped_len(&text), written, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn reading_alone_keeps_no_box_alive() {
+        let boxes = Mailboxes::default();
+        let start = Instant::now();
+        boxes.store("a", b"x", A, start).unwrap();
+        // A read that takes something counts as use...
+        let later = start + BOX_IDLE / 2;
+        assert_eq!(boxes.take("a", later), Ok(vec!["x".to_string()]));
+        boxes.store("a", b"y", A, later).unwrap();
+        // ...empty polls do not: the message waits, then the box goes.
+        let mut now = later;
+        for _ in 0..10 {
+            now += BOX_IDLE / 10;
+            let _ = boxes.take("b", now);
+        }
+        assert_eq!(boxes.take("a", now + Duration::from_millis(1)), Ok(vec![]));
+        assert_eq!(count(&boxes), 0);
+    }
+
+    #[test]
+    fn a_client_holding_every_box_cannot_keep_another_out() {
         let boxes = Mailboxes::default();
         let now = Instant::now();
         for index in 0..MAX_BOXES {
-            boxes.store(&format!("box{index}"), b"x", now).unwrap();
+            boxes.store(&format!("squat{index}"), b"x", A, now + Duration::from_millis(index as u64)).unwrap();
         }
-        assert_eq!(boxes.store("one-more", b"x", now), Err(MailboxError::TooManyBoxes));
-        // An existing box still takes messages.
-        boxes.store("box0", b"y", now).unwrap();
-        let later = now + BOX_IDLE + Duration::from_secs(1);
-        boxes.store("one-more", b"x", later).unwrap();
-        assert_eq!(boxes.boxes.lock().unwrap().len(), 1);
+        // The squatter keeps reading and writing every box...
+        let later = now + Duration::from_secs(10);
+        for index in 0..MAX_BOXES {
+            boxes.take(&format!("squat{index}"), later).unwrap();
+            boxes.store(&format!("squat{index}"), b"x", A, later + Duration::from_millis(index as u64)).unwrap();
+        }
+        // ...and another client still gets boxes: the squatter's longest idle go.
+        let after = later + Duration::from_secs(1);
+        boxes.store("mine", b"hello", B, after).unwrap();
+        boxes.store("mine-too", b"hello", B, after).unwrap();
+        assert_eq!(count(&boxes), MAX_BOXES);
+        assert_eq!(boxes.take("squat0", after), Ok(vec![]), "the longest idle box was evicted");
+        assert_eq!(boxes.take("squat2", after), Ok(vec!["x".to_string()]));
+        // New boxes of the squatter evict its own, not the other client's.
+        for index in 0..10 {
+            boxes.store(&format!("more{index}"), b"x", A, after).unwrap();
+        }
+        assert_eq!(boxes.take("mine", after), Ok(vec!["hello".to_string()]));
+        assert_eq!(boxes.take("mine-too", after), Ok(vec!["hello".to_string()]));
+    }
+
+    #[test]
+    fn all_boxes_together_stay_within_the_total_and_the_heaviest_client_gives_way() {
+        let boxes = Mailboxes::default();
+        let now = Instant::now();
+        let big = vec![b'x'; BOX_BYTES - 5];
+        let mut index = 0;
+        // Twice the total from one client: the table evicts rather than grows.
+        while index * BOX_BYTES < 2 * TOTAL_BYTES {
+            boxes.store(&format!("big{index}"), &big, A, now + Duration::from_millis(index as u64)).unwrap();
+            index += 1;
+            let total = boxes.table.lock().unwrap().total;
+            assert!(total <= TOTAL_BYTES, "{total} after {index} boxes");
+        }
+        boxes.store("small", b"still room", B, now + Duration::from_secs(1)).unwrap();
+        boxes.store(&format!("big{index}"), &big, A, now + Duration::from_secs(2)).unwrap();
+        assert_eq!(boxes.take("small", now + Duration::from_secs(3)), Ok(vec!["still room".to_string()]));
+        let table = boxes.table.lock().unwrap();
+        let summed: usize = table.boxes.values().map(Mailbox::weight).sum();
+        assert_eq!(summed, table.total, "the running total matches the boxes");
+        assert_eq!(table.held.values().sum::<usize>(), table.total);
+    }
+
+    #[test]
+    fn clients_are_addresses_or_ipv6_slash_64s() {
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        assert_eq!(Client::of(ip("192.0.2.1")), Client::of(ip("::ffff:192.0.2.1")));
+        assert_ne!(Client::of(ip("192.0.2.1")), Client::of(ip("192.0.2.2")));
+        assert_eq!(Client::of(ip("2001:db8:1:2::1")), Client::of(ip("2001:db8:1:2:ffff::9")));
+        assert_ne!(Client::of(ip("2001:db8:1:2::1")), Client::of(ip("2001:db8:1:3::1")));
     }
 
     #[test]

@@ -65,3 +65,85 @@ async fn every_api_answer_says_how_large_the_request_head_was() {
     let head = format!("GET /api/mailbox/x HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     assert_eq!(reply.header("x-request-header-bytes"), Some(head.len().to_string().as_str()));
 }
+
+/// An HTTP/1.1 client that keeps one connection from a chosen loopback address.
+struct KeepAlive {
+    stream: tokio::io::BufReader<tokio::net::TcpStream>,
+}
+
+impl KeepAlive {
+    /// Connects to `server` from `from` (any 127.x.y.z address works on Linux).
+    async fn connect(server: std::net::SocketAddr, from: &str) -> KeepAlive {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+        KeepAlive { stream: tokio::io::BufReader::new(socket.connect(server).await.unwrap()) }
+    }
+
+    /// Sends one request and reads its answer: the status and the body.
+    async fn request(&mut self, line: &str, body: &[u8]) -> (u16, Vec<u8>) {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+        // One write: a second small one would wait for the first's delayed ACK.
+        let mut request = format!("{line} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+        request.extend_from_slice(body);
+        self.stream.get_mut().write_all(&request).await.unwrap();
+        let mut status_line = String::new();
+        self.stream.read_line(&mut status_line).await.unwrap();
+        let status = status_line.split(' ').nth(1).expect("a status line").parse().unwrap();
+        let mut length = 0;
+        loop {
+            let mut header = String::new();
+            self.stream.read_line(&mut header).await.unwrap();
+            if header == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap();
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        self.stream.read_exact(&mut body).await.unwrap();
+        (status, body)
+    }
+}
+
+#[tokio::test]
+async fn one_client_holding_every_mailbox_cannot_keep_another_out() {
+    let server = Running::plain().await;
+    let mut squatter = KeepAlive::connect(server.addr, "127.0.0.2").await;
+    for index in 0..1024 {
+        let (status, _) = squatter.request(&format!("POST /api/mailbox/squat-{index}"), b"x").await;
+        assert_eq!(status, 204);
+    }
+    // Polling every box keeps none of them from being evicted for a newcomer.
+    for index in 0..1024 {
+        squatter.request(&format!("GET /api/mailbox/squat-{index}"), b"").await;
+    }
+    let mut newcomer = KeepAlive::connect(server.addr, "127.0.0.3").await;
+    let (status, body) = newcomer.request("POST /api/mailbox/mine", b"hello").await;
+    assert_eq!(status, 204, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(newcomer.request("GET /api/mailbox/mine", b"").await, (200, b"[\"hello\"]".to_vec()));
+}
+
+#[tokio::test]
+async fn a_mailbox_reply_stays_within_1_mib_however_its_text_escapes() {
+    let server = Running::plain().await;
+    let mut client = KeepAlive::connect(server.addr, "127.0.0.1").await;
+    // Each control character is six bytes in the JSON reply.
+    let (status, _) = client.request("POST /api/mailbox/escapes", &[0x01; 200_000]).await;
+    assert_eq!(status, 413);
+    let mut stored = 0;
+    loop {
+        match client.request("POST /api/mailbox/escapes", &[0x01; 100_000]).await.0 {
+            204 => stored += 1,
+            429 => break,
+            other => panic!("status {other}"),
+        }
+        assert!(stored <= 10, "the box took more than 1 MB of control characters");
+    }
+    let (status, reply) = client.request("GET /api/mailbox/escapes", b"").await;
+    assert_eq!(status, 200);
+    assert!(reply.len() <= 1 << 20, "a reply of {} bytes", reply.len());
+    assert_eq!(serde_json::from_slice::<Vec<String>>(&reply).unwrap().len(), stored);
+}

@@ -220,10 +220,23 @@ impl Browser {
         self.client.find(Locator::XPath(&xpath)).await.unwrap_or_else(|err| panic!("no tab {name}: {err}"))
     }
 
-    /// The event log of the connection tab that is shown, as it is rendered.
+    /// The event log of the connection tab that is shown, as it is rendered,
+    /// with every row expanded first (each row is one line until it is, as a
+    /// person would click it to read the properties).
     pub async fn log(&self) -> Vec<LogEntry> {
         let script = r#"
-            return Array.from(document.querySelectorAll('[role=tabpanel]:not([hidden]) [role=log] > li')).map(li => ({
+            const done = arguments[arguments.length - 1];
+            const rows = '[role=tabpanel]:not([hidden]) [role=log] > li';
+            const collapsed = () => document.querySelectorAll(`${rows} > .entry-line[aria-expanded=false]`);
+            // Rows that arrive while expanding are expanded too; the page draws
+            // what a click asked for before the next task.
+            const expand = (rounds) => {
+                const found = collapsed();
+                if (found.length === 0 || rounds === 0) { done(read()); return; }
+                found.forEach(line => line.click());
+                setTimeout(() => expand(rounds - 1), 0);
+            };
+            const read = () => Array.from(document.querySelectorAll(rows)).map(li => ({
                 id: Number(li.dataset.id),
                 link: li.querySelector('.link') ? li.querySelector('.link').textContent : null,
                 kind: li.querySelector('.kind').textContent,
@@ -232,8 +245,9 @@ impl Browser {
                 details: Array.from(li.querySelectorAll('.detail')).map(d =>
                     [d.querySelector('dt').textContent, d.querySelector('dd').textContent]),
                 markup: li.innerHTML,
-            }));"#;
-        let value = self.client.execute(script, vec![]).await.expect("read the log");
+            }));
+            expand(5);"#;
+        let value = self.client.execute_async(script, vec![]).await.expect("read the log");
         serde_json::from_value(value).expect("log entries")
     }
 
@@ -345,9 +359,9 @@ pub struct LogEntry {
     pub kind: String,
     /// `HH:MM:SS.mmm`.
     pub time: String,
-    /// The line beside the kind.
+    /// The row's preview of the data (or what the event says).
     pub summary: String,
-    /// (property, value) pairs as displayed.
+    /// (property, value) pairs as displayed once the row is expanded.
     pub details: Vec<(String, String)>,
     /// The entry's inner HTML, to check that nothing was interpreted as markup.
     pub markup: String,

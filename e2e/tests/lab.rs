@@ -1,4 +1,4 @@
-//! Issue #6 end to end: each button of the lab makes the browser show what it
+//! The lab end to end: each button of the lab makes the browser show what it
 //! promises, and "Compare with polling" runs the same messages three ways, in
 //! headless Chromium against the real backend.
 
@@ -162,10 +162,10 @@ async fn a_refused_upgrade_is_an_error_then_close_1006() {
     let backend = Backend::start(&[]).await;
     let browser = Browser::open_app(&backend).await;
     open_section(&browser).await;
-    browser.type_into("Status", "503").await;
+    browser.type_into("Status", "403").await;
     press(&browser, "Refuse upgrade").await;
     let log = browser.wait_for_entry("close", 0).await;
-    assert!(browser.value("URL").await.ends_with("/ws/lab?status=503"));
+    assert!(browser.value("URL").await.ends_with("/ws/lab?status=403"));
     assert_eq!(kinds(&log), ["error", "close"], "{log:#?}");
     assert_eq!(log[1].detail("CloseEvent.code"), "1006");
     assert_eq!(log[1].detail("CloseEvent.wasClean"), "false");
@@ -208,25 +208,37 @@ fn bytes(cells: &[String]) -> u64 {
 }
 
 #[tokio::test]
-async fn compare_with_polling_opens_a_socket_for_the_run_and_counts_its_handshake() {
+async fn compare_with_polling_opens_a_socket_for_the_run_and_counts_its_handshake_and_compressed_frames() {
     let backend = Backend::start(&[]).await;
     let browser = Browser::open_app(&backend).await;
+    // The tab's socket compresses, so the run opens one of its own on the lab,
+    // which measures what compressed frames take.
+    connect(&browser).await;
     let rows = compare(&browser).await;
     let websocket = &rows[2].1;
     assert!(websocket[4].contains("handshake included"), "{websocket:?}");
-    // Five echoes of 32 bytes: (6 + 32) + (2 + 32) bytes each, plus the handshake.
-    let handshake = bytes(websocket) - 5 * 72;
+    let uncompressed: u64 = websocket[4]
+        .split("(permessage-deflate): ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("no uncompressed figure: {websocket:?}"));
+    // Five echoes of 32 bytes: (6 + 32) + (2 + 32) bytes each uncompressed, plus the handshake.
+    let handshake = uncompressed - 5 * 72;
     assert!((150..1000).contains(&handshake), "handshake of {handshake} bytes");
+    assert!(bytes(websocket) < uncompressed, "compressed frames take fewer bytes: {websocket:?}");
+    assert!(bytes(websocket) > handshake + 5 * 2 * 6, "every frame has a header: {websocket:?}");
     // Every HTTP exchange carries two heads of well over 72 bytes.
     assert!(bytes(&rows[0].1) > 5 * 200, "{rows:?}");
     assert!(bytes(&rows[1].1) > bytes(&rows[0].1), "{rows:?}");
-    assert!(browser.log().await.is_empty(), "the run's own socket is not the tab's");
+    let log = browser.log().await;
+    assert!(log.iter().all(|entry| entry.kind != "sent"), "the run's own socket is not the tab's: {log:#?}");
     browser.close().await;
 }
 
 #[tokio::test]
-async fn compare_with_polling_uses_the_open_socket_and_its_log_pairs_the_echoes() {
-    let backend = Backend::start(&[]).await;
+async fn compare_with_polling_uses_the_open_socket_when_it_does_not_compress_and_its_log_pairs_the_echoes() {
+    let backend = Backend::start(&["--deflate", "off"]).await;
     let browser = Browser::open_app(&backend).await;
     connect(&browser).await;
     let rows = compare(&browser).await;

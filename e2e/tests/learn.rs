@@ -1,6 +1,6 @@
-//! Issue #6 end to end, "learn by seeing": the handshake inspector, server
-//! reports that are not echoes, entry explanations and the ready-state
-//! timeline, driven through headless Chromium against the real backend.
+//! Learning by seeing, end to end: the handshake inspector, server reports
+//! that are not echoes, entry explanations and the ready-state timeline,
+//! driven through headless Chromium against the real backend.
 
 use e2e::{Backend, Browser};
 use fantoccini::Locator;

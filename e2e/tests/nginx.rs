@@ -1,6 +1,7 @@
 //! Scale-out: real nginx, configured with `deploy/nginx-echo.conf`, in front of
 //! two backends. Echoes pass through; when one backend stops, new connections
-//! land on the other.
+//! land on the other; and nothing an anonymous client asks for makes nginx
+//! take a backend out of service.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -126,4 +127,93 @@ async fn nginx_spreads_connections_and_fails_over_when_a_backend_stops() {
     // Pages pass through too.
     let reply = request(nginx.port, "GET / HTTP/1.1", "").await;
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+}
+
+/// The status nginx answers a fresh connection's request with.
+async fn status_of(port: u16, head: &str, body: &str) -> u16 {
+    let reply = request(port, head, body).await;
+    reply.split(' ').nth(1).and_then(|status| status.parse().ok()).unwrap_or_else(|| panic!("no status in {reply:?}"))
+}
+
+/// What a well-behaved client does right after an attack: load the page and
+/// echo, a few times, so that both backends are asked. Under a configuration
+/// that let the attack mark the backends down, nginx answers 502 (no live
+/// upstreams) here.
+async fn well_behaved_client_is_served(port: u16, after: &str) {
+    for round in 0..4 {
+        let page = request(port, "GET / HTTP/1.1", "").await;
+        assert!(page.starts_with("HTTP/1.1 200"), "after {after}, a page load got: {page}");
+        echo_through(port, &format!("after {after}, round {round}")).await;
+    }
+}
+
+/// Waits until neither backend has a WebSocket open.
+async fn until_no_sockets_open(backends: [&Backend; 2]) {
+    let started = Instant::now();
+    for backend in backends {
+        loop {
+            let mut stream = TcpStream::connect(backend.addr).await.unwrap();
+            stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+            let mut reply = String::new();
+            stream.read_to_string(&mut reply).await.unwrap();
+            if reply.lines().any(|line| line == "websocket_connections_open 0") {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "sockets still open after 10 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn anonymous_clients_cannot_make_nginx_mark_a_backend_down() {
+    // Two WebSocket slots per backend, so that filling them is quick.
+    let first = Backend::start(&["--max-connections", "2"]).await;
+    let second = Backend::start(&["--max-connections", "2"]).await;
+    let nginx = Nginx::start([&first, &second]).await;
+    well_behaved_client_is_served(nginx.port, "start").await;
+
+    // Upgrades the lab refuses with a server-error status, on request. (The lab
+    // may refuse such statuses as a bad request instead; either way the next
+    // client must be served.)
+    for status in [503, 502, 500, 504] {
+        for _ in 0..2 {
+            let head = format!(
+                "GET /ws/lab?status={status} HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="
+            );
+            status_of(nginx.port, &head, "").await;
+        }
+        well_behaved_client_is_served(nginx.port, &format!("lab refusals with {status}")).await;
+    }
+
+    // Every WebSocket slot taken: the next upgrade is refused by both backends.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{}/ws", nginx.port))
+            .await
+            .expect("upgrade via nginx");
+        held.push(socket);
+    }
+    // Twice: nginx counts a 503 against a backend only when it has another to
+    // try, so each refused upgrade counts against one of the two.
+    let upgrade = "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                   Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==";
+    for _ in 0..2 {
+        assert_eq!(status_of(nginx.port, upgrade, "").await, 503, "both backends are full");
+    }
+    for mut socket in held {
+        socket.close(None).await.unwrap();
+        while socket.next().await.is_some() {}
+    }
+    until_no_sockets_open([&first, &second]).await;
+    well_behaved_client_is_served(nginx.port, "full backends").await;
+
+    // Mailboxes filled past their bounds.
+    let posted = status_of(nginx.port, "POST /api/mailbox/full HTTP/1.1", &"\u{1}".repeat(200_000)).await;
+    assert_eq!(posted, 413);
+    for index in 0..1100 {
+        status_of(nginx.port, &format!("POST /api/mailbox/squat-{index} HTTP/1.1"), "x").await;
+    }
+    well_behaved_client_is_served(nginx.port, "mailboxes filled").await;
 }

@@ -1,5 +1,5 @@
 //! Entry point of the wasm bundle; trunk builds it (see `index.html`).
 
 fn main() {
-    yew::Renderer::<frontend::app::App>::new().render();
+    yew::Renderer::<frontend::ui::app::App>::new().render();
 }

@@ -9,9 +9,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use frontend::connection::{Connection, OnRecord};
-use frontend::event_log::{Facts, Payload, Record};
-use frontend::ready_state::ReadyState;
+use frontend::browser::connection::{Connection, OnRecord};
+use frontend::model::log::{Facts, Payload, Record};
+use frontend::model::ready_state::ReadyState;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);

@@ -9,6 +9,7 @@ use sha1::{Digest, Sha1};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
+use crate::deflate::{self, Agreed, Offer};
 use crate::frame::{decode_server_frame, Decoded, XorShift};
 
 /// Where to connect: `ws://HOST:PORT/PATH`, loopback only.
@@ -62,33 +63,43 @@ pub fn new_key(rng: &mut XorShift) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// The upgrade request for `target` with `key`.
-pub fn upgrade_request(target: &Target, key: &str) -> String {
+/// The upgrade request for `target` with `key`, offering the extension `offer` names.
+pub fn upgrade_request(target: &Target, key: &str, offer: Offer) -> String {
+    let extensions = match offer.header_value() {
+        Some(value) => format!("Sec-WebSocket-Extensions: {value}\r\n"),
+        None => String::new(),
+    };
     format!(
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n",
+         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{extensions}\r\n",
         path = target.path,
         addr = target.addr,
     )
 }
 
 /// Checks a complete response head (up to and including the blank line): status
-/// 101 and the right `Sec-WebSocket-Accept`.
-pub fn check_upgrade_response(head: &str, key: &str) -> Result<(), String> {
+/// 101, the right `Sec-WebSocket-Accept`, and an extension answer that fits
+/// `offer`; returns the permessage-deflate agreement, if any.
+pub fn check_upgrade_response(head: &str, key: &str, offer: Offer) -> Result<Option<Agreed>, String> {
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
     if status_line.split_whitespace().nth(1) != Some("101") {
         return Err(format!("upgrade refused: `{status_line}`"));
     }
     let expected = accept_key(key);
-    let accepted = lines
-        .filter_map(|line| line.split_once(':'))
-        .any(|(name, value)| name.trim().eq_ignore_ascii_case("sec-websocket-accept") && value.trim() == expected);
-    if accepted {
-        Ok(())
-    } else {
-        Err("the 101 response lacks the right Sec-WebSocket-Accept".into())
+    let headers: Vec<(&str, &str)> =
+        lines.filter_map(|line| line.split_once(':')).map(|(name, value)| (name.trim(), value.trim())).collect();
+    let accepted =
+        headers.iter().any(|(name, value)| name.eq_ignore_ascii_case("sec-websocket-accept") && *value == expected);
+    if !accepted {
+        return Err("the 101 response lacks the right Sec-WebSocket-Accept".into());
     }
+    let extensions: Vec<&str> = headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("sec-websocket-extensions"))
+        .map(|(_, value)| *value)
+        .collect();
+    deflate::parse_answer(&extensions, offer)
 }
 
 /// Spreads client sockets over source addresses 127.0.0.2 to 127.0.0.251, all
@@ -105,11 +116,24 @@ pub struct Socket {
     pub stream: TcpStream,
     /// Bytes received from the server, decoded from `start`.
     pub reader: FrameBuffer,
+    /// permessage-deflate as the server accepted it; `None` when it did not (or was not offered).
+    pub deflate: Option<Agreed>,
 }
 
-/// Connects from the source address picked by `index` and completes the upgrade;
-/// the socket then reads up to `chunk` bytes at a time.
+/// Connects from the source address picked by `index` and completes the upgrade
+/// with no extension; the socket then reads up to `chunk` bytes at a time.
 pub async fn open(target: &Target, index: u64, chunk: usize, rng: &mut XorShift) -> Result<Socket, String> {
+    open_offering(target, index, chunk, rng, Offer::Off).await
+}
+
+/// `open`, offering the extension `offer` names.
+pub async fn open_offering(
+    target: &Target,
+    index: u64,
+    chunk: usize,
+    rng: &mut XorShift,
+    offer: Offer,
+) -> Result<Socket, String> {
     let socket = TcpSocket::new_v4().map_err(|err| format!("socket: {err}"))?;
     if target.addr.ip() == IpAddr::V4(Ipv4Addr::LOCALHOST) {
         socket.bind(SocketAddr::new(source_ip(index), 0)).map_err(|err| format!("bind: {err}"))?;
@@ -117,7 +141,10 @@ pub async fn open(target: &Target, index: u64, chunk: usize, rng: &mut XorShift)
     let mut stream = socket.connect(target.addr).await.map_err(|err| format!("connect to {}: {err}", target.addr))?;
     stream.set_nodelay(true).map_err(|err| format!("nodelay: {err}"))?;
     let key = new_key(rng);
-    stream.write_all(upgrade_request(target, &key).as_bytes()).await.map_err(|err| format!("send upgrade: {err}"))?;
+    stream
+        .write_all(upgrade_request(target, &key, offer).as_bytes())
+        .await
+        .map_err(|err| format!("send upgrade: {err}"))?;
     let mut reader = FrameBuffer::new(chunk.max(1024));
     let head_len = loop {
         if let Some(at) = reader.pending().windows(4).position(|w| w == b"\r\n\r\n") {
@@ -131,17 +158,24 @@ pub async fn open(target: &Target, index: u64, chunk: usize, rng: &mut XorShift)
         }
     };
     let head = String::from_utf8_lossy(&reader.pending()[..head_len]).into_owned();
-    check_upgrade_response(&head, &key)?;
+    let deflate = check_upgrade_response(&head, &key, offer)?;
     reader.consume(head_len);
-    Ok(Socket { stream, reader })
+    reader.rsv1_allowed = deflate.is_some();
+    Ok(Socket { stream, reader, deflate })
 }
 
 /// How long one connection may take to open and upgrade before it counts as failed.
 pub const OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Opens `count` sockets, at most `concurrency` handshakes at a time; the
-/// results come back in index order.
-pub async fn open_many(target: &Target, count: u64, concurrency: usize, chunk: usize) -> Vec<Result<Socket, String>> {
+/// Opens `count` sockets offering `offer`, at most `concurrency` handshakes at
+/// a time; the results come back in index order.
+pub async fn open_many(
+    target: &Target,
+    count: u64,
+    concurrency: usize,
+    chunk: usize,
+    offer: Offer,
+) -> Vec<Result<Socket, String>> {
     let mut results: Vec<Option<Result<Socket, String>>> = (0..count).map(|_| None).collect();
     let mut tasks = tokio::task::JoinSet::new();
     let mut next = 0u64;
@@ -151,7 +185,8 @@ pub async fn open_many(target: &Target, count: u64, concurrency: usize, chunk: u
             let index = next;
             tasks.spawn(async move {
                 let mut rng = XorShift::from_clock(index);
-                let opened = tokio::time::timeout(OPEN_TIMEOUT, open(&target, index, chunk, &mut rng)).await;
+                let opened =
+                    tokio::time::timeout(OPEN_TIMEOUT, open_offering(&target, index, chunk, &mut rng, offer)).await;
                 (index, opened.unwrap_or_else(|_| Err(format!("no upgrade within {OPEN_TIMEOUT:?}"))))
             });
             next += 1;
@@ -173,12 +208,14 @@ pub struct FrameBuffer {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    /// Frames may set RSV1: permessage-deflate was negotiated.
+    pub rsv1_allowed: bool,
 }
 
 impl FrameBuffer {
     /// A buffer that reads up to `chunk` bytes at a time (it grows for larger frames).
     pub fn new(chunk: usize) -> FrameBuffer {
-        FrameBuffer { buf: vec![0; chunk.max(64)], start: 0, end: 0 }
+        FrameBuffer { buf: vec![0; chunk.max(64)], start: 0, end: 0, rsv1_allowed: false }
     }
 
     /// Reads once from `stream` into the buffer; returns the bytes read (0 at EOF).
@@ -216,7 +253,7 @@ impl FrameBuffer {
     /// borrowed from the buffer (no copy per echo).
     pub fn next_frame(&mut self) -> Result<Option<(Decoded, &[u8])>, String> {
         let start = self.start;
-        match decode_server_frame(&self.buf[start..self.end]).map_err(|err| err.to_string())? {
+        match decode_server_frame(&self.buf[start..self.end], self.rsv1_allowed).map_err(|err| err.to_string())? {
             Some(frame) => {
                 self.start += frame.frame_len;
                 let payload = &self.buf[start + frame.payload.start..start + frame.payload.end];
@@ -295,11 +332,26 @@ mod tests {
         let key = "dGhlIHNhbXBsZSBub25jZQ==";
         let good = "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\
                     sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
-        assert_eq!(check_upgrade_response(good, key), Ok(()));
+        assert_eq!(check_upgrade_response(good, key, Offer::Off), Ok(None));
+        assert_eq!(check_upgrade_response(good, key, Offer::Window), Ok(None), "a declined offer");
         let wrong_accept = good.replace("s3pP", "AAAA");
-        assert!(check_upgrade_response(&wrong_accept, key).unwrap_err().contains("Accept"));
+        assert!(check_upgrade_response(&wrong_accept, key, Offer::Off).unwrap_err().contains("Accept"));
         let refused = "HTTP/1.1 503 Service Unavailable\r\n\r\n";
-        assert!(check_upgrade_response(refused, key).unwrap_err().contains("503"));
+        assert!(check_upgrade_response(refused, key, Offer::Off).unwrap_err().contains("503"));
+        let deflate = good.replace("\r\n\r\n", "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n");
+        let agreed = check_upgrade_response(&deflate, key, Offer::Window).unwrap().unwrap();
+        assert_eq!(agreed.to_string(), "permessage-deflate");
+        assert!(check_upgrade_response(&deflate, key, Offer::Off).unwrap_err().contains("not offered"));
+    }
+
+    #[test]
+    fn offers_go_in_the_upgrade_request() {
+        let target: Target = "ws://127.0.0.1:3000/ws".parse().unwrap();
+        assert!(!upgrade_request(&target, "k", Offer::Off).contains("Extensions"));
+        let request = upgrade_request(&target, "k", Offer::NoContextTakeover);
+        assert!(request.contains(
+            "\r\nSec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; server_no_context_takeover\r\n\r\n"
+        ));
     }
 
     #[test]

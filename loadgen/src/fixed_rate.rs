@@ -12,6 +12,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::conn::{open_many, FrameBuffer, Kind, Target};
+use crate::deflate::Offer;
 use crate::frame::{encode_client_frame, encode_close, Opcode, XorShift};
 use crate::report::{latency_histogram, record, Latency, Report};
 
@@ -67,7 +68,9 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
     let warmup_nanos = plan.warmup.as_nanos() as u64;
     let total_nanos = warmup_nanos + plan.duration.as_nanos() as u64;
     let mut sockets = Vec::new();
-    for (index, socket) in open_many(&plan.target, plan.connections, 64, 64 * 1024).await.into_iter().enumerate() {
+    for (index, socket) in
+        open_many(&plan.target, plan.connections, 64, 64 * 1024, Offer::Off).await.into_iter().enumerate()
+    {
         match socket {
             Ok(socket) => sockets.push(socket),
             Err(err) => {

@@ -46,7 +46,20 @@ impl Opcode {
 
 /// Appends one complete, masked client frame (FIN set) carrying `payload` to `out`.
 pub fn encode_client_frame(opcode: Opcode, payload: &[u8], mask: [u8; 4], out: &mut Vec<u8>) {
-    out.push(0x80 | opcode.bits());
+    encode(0x80 | opcode.bits(), payload, mask, out);
+}
+
+/// Appends one complete, masked client frame with RSV1 set: a message whose
+/// payload is compressed with permessage-deflate (RFC 7692 section 6).
+pub fn encode_compressed_frame(opcode: Opcode, payload: &[u8], mask: [u8; 4], out: &mut Vec<u8>) {
+    encode(0x80 | RSV1 | opcode.bits(), payload, mask, out);
+}
+
+/// The first header bit an extension may use; permessage-deflate marks compressed messages with it.
+const RSV1: u8 = 0x40;
+
+fn encode(first_byte: u8, payload: &[u8], mask: [u8; 4], out: &mut Vec<u8>) {
+    out.push(first_byte);
     let len = payload.len();
     if len < 126 {
         out.push(0x80 | len as u8);
@@ -71,6 +84,8 @@ pub fn encode_close(code: u16, mask: [u8; 4], out: &mut Vec<u8>) {
 pub struct Decoded {
     /// Whether this is the last frame of its message.
     pub fin: bool,
+    /// RSV1: with permessage-deflate, the message this frame starts is compressed.
+    pub rsv1: bool,
     /// What the frame carries.
     pub opcode: Opcode,
     /// Where the payload lies in the buffer that was decoded.
@@ -84,7 +99,7 @@ pub struct Decoded {
 pub enum FrameError {
     /// The server masked its frame (RFC 6455 5.1 forbids it).
     Masked,
-    /// Reserved bits are set though no extension was negotiated.
+    /// Reserved bits are set that no negotiated extension defines.
     ReservedBits,
     /// An opcode the RFC does not define.
     UnknownOpcode(u8),
@@ -112,12 +127,14 @@ impl std::error::Error for FrameError {}
 pub const MAX_FRAME_PAYLOAD: u64 = 16 << 20;
 
 /// Decodes the server frame at the start of `buf`, or `Ok(None)` when `buf`
-/// does not yet hold all of it.
-pub fn decode_server_frame(buf: &[u8]) -> Result<Option<Decoded>, FrameError> {
+/// does not yet hold all of it. RSV1 is accepted only when `rsv1_allowed`
+/// (permessage-deflate was negotiated); RSV2 and RSV3 never are.
+pub fn decode_server_frame(buf: &[u8], rsv1_allowed: bool) -> Result<Option<Decoded>, FrameError> {
     let [first, second, ..] = *buf else {
         return Ok(None);
     };
-    if first & 0x70 != 0 {
+    let reserved = if rsv1_allowed { 0x30 } else { 0x70 };
+    if first & reserved != 0 {
         return Err(FrameError::ReservedBits);
     }
     if second & 0x80 != 0 {
@@ -142,7 +159,13 @@ pub fn decode_server_frame(buf: &[u8]) -> Result<Option<Decoded>, FrameError> {
     if buf.len() < frame_len {
         return Ok(None);
     }
-    Ok(Some(Decoded { fin: first & 0x80 != 0, opcode, payload: header_len..frame_len, frame_len }))
+    Ok(Some(Decoded {
+        fin: first & 0x80 != 0,
+        rsv1: first & RSV1 != 0,
+        opcode,
+        payload: header_len..frame_len,
+        frame_len,
+    }))
 }
 
 /// A cheap pseudo-random source for masks and handshake keys. Masking exists to
@@ -209,8 +232,8 @@ mod tests {
     #[test]
     fn rfc_example_unmasked_hello_decodes() {
         let buf = [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0xff];
-        let frame = decode_server_frame(&buf).unwrap().unwrap();
-        assert_eq!(frame, Decoded { fin: true, opcode: Opcode::Text, payload: 2..7, frame_len: 7 });
+        let frame = decode_server_frame(&buf, false).unwrap().unwrap();
+        assert_eq!(frame, Decoded { fin: true, rsv1: false, opcode: Opcode::Text, payload: 2..7, frame_len: 7 });
         assert_eq!(&buf[frame.payload], b"Hello");
     }
 
@@ -221,7 +244,7 @@ mod tests {
             let mut out = Vec::new();
             encode_client_frame(Opcode::Binary, &payload, [1, 2, 3, 4], &mut out);
             let server_bytes = unmask(&out);
-            let frame = decode_server_frame(&server_bytes).unwrap().unwrap();
+            let frame = decode_server_frame(&server_bytes, false).unwrap().unwrap();
             assert_eq!(frame.opcode, Opcode::Binary, "{len}");
             assert_eq!(frame.frame_len, server_bytes.len(), "{len}");
             assert_eq!(&server_bytes[frame.payload], &payload[..], "{len}");
@@ -234,17 +257,30 @@ mod tests {
         encode_client_frame(Opcode::Binary, &[7; 300], [9, 9, 9, 9], &mut out);
         let server_bytes = unmask(&out);
         for cut in 0..server_bytes.len() {
-            assert_eq!(decode_server_frame(&server_bytes[..cut]), Ok(None), "cut at {cut}");
+            assert_eq!(decode_server_frame(&server_bytes[..cut], false), Ok(None), "cut at {cut}");
         }
     }
 
     #[test]
     fn frames_a_server_must_not_send_are_errors() {
-        assert_eq!(decode_server_frame(&[0x81, 0x80, 0, 0, 0, 0]), Err(FrameError::Masked));
-        assert_eq!(decode_server_frame(&[0xC1, 0x00]), Err(FrameError::ReservedBits));
-        assert_eq!(decode_server_frame(&[0x83, 0x00]), Err(FrameError::UnknownOpcode(3)));
+        assert_eq!(decode_server_frame(&[0x81, 0x80, 0, 0, 0, 0], false), Err(FrameError::Masked));
+        assert_eq!(decode_server_frame(&[0xC1, 0x00], false), Err(FrameError::ReservedBits));
+        assert_eq!(decode_server_frame(&[0x83, 0x00], false), Err(FrameError::UnknownOpcode(3)));
         let huge = [0x82, 0x7F, 0, 0, 0, 0, 0x10, 0, 0, 0];
-        assert_eq!(decode_server_frame(&huge), Err(FrameError::TooLarge(1 << 28)));
+        assert_eq!(decode_server_frame(&huge, false), Err(FrameError::TooLarge(1 << 28)));
+    }
+
+    #[test]
+    fn rsv1_only_once_an_extension_defines_it() {
+        let compressed = [0xC1, 0x01, 0x00];
+        assert_eq!(decode_server_frame(&compressed, false), Err(FrameError::ReservedBits));
+        let frame = decode_server_frame(&compressed, true).unwrap().unwrap();
+        assert!(frame.rsv1 && frame.fin);
+        assert_eq!(decode_server_frame(&[0xA1, 0x00], true), Err(FrameError::ReservedBits), "RSV2");
+        assert_eq!(decode_server_frame(&[0x91, 0x00], true), Err(FrameError::ReservedBits), "RSV3");
+        let mut out = Vec::new();
+        encode_compressed_frame(Opcode::Text, b"x", [0, 0, 0, 0], &mut out);
+        assert_eq!(out, [0xC1, 0x81, 0, 0, 0, 0, b'x']);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
 use crate::conn::{open_many, Socket, Target};
+use crate::deflate::Offer;
 use crate::frame::{encode_client_frame, Opcode, XorShift};
 use crate::report::Report;
 
@@ -23,6 +24,9 @@ pub struct Plan {
     pub server_pid: u32,
     /// How long to wait after the last connection opened before reading memory.
     pub settle: Duration,
+    /// The extension offered on every connection (permessage-deflate costs a
+    /// server memory per connection only where it is negotiated).
+    pub offer: Offer,
 }
 
 /// Opens the connections, reads the server's memory, then lets them go.
@@ -31,10 +35,18 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
     let rss_before_kib = read_rss_kib(plan.server_pid)?;
     let mut holders = tokio::task::JoinSet::new();
     let mut errors = 0u64;
+    let mut negotiated = None;
+    let mut declined = 0u64;
     // Small read buffers: the generator itself holds 10,000 sockets.
-    for (index, socket) in open_many(&plan.target, plan.connections, 128, 1024).await.into_iter().enumerate() {
+    for (index, socket) in
+        open_many(&plan.target, plan.connections, 128, 1024, plan.offer).await.into_iter().enumerate()
+    {
         match socket {
             Ok(socket) => {
+                match socket.deflate {
+                    Some(agreed) => negotiated = Some(agreed.to_string()),
+                    None => declined += 1,
+                }
                 holders.spawn(hold(socket, index as u64));
             }
             Err(err) => {
@@ -57,7 +69,10 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
     errors += closed;
     let kib_per_connection =
         if connections == 0 { 0.0 } else { rss_after_kib.saturating_sub(rss_before_kib) as f64 / connections as f64 };
-    Ok(Report::Idle { connections, rss_before_kib, rss_after_kib, kib_per_connection, errors })
+    if plan.offer != Offer::Off && negotiated.is_some() && declined > 0 {
+        eprintln!("{declined} connections were opened without the permessage-deflate the others negotiated");
+    }
+    Ok(Report::Idle { connections, rss_before_kib, rss_after_kib, kib_per_connection, errors, negotiated })
 }
 
 /// Keeps one connection open, answering pings, until the task is dropped.

@@ -2,15 +2,19 @@
 //!
 //! Run one scenario against a server you started:
 //! `cargo run --release -p loadgen -- throughput --url ws://127.0.0.1:3000/ws`,
-//! or the whole benchmark against this backend and the Node.js peer:
-//! `cargo run --release -p loadgen -- suite` (see BENCHMARKS.md).
+//! or the whole benchmark against this backend and the Node.js peers with
+//! `cargo xtask bench`, which builds and installs what the suite measures and
+//! then runs `loadgen suite` (see BENCHMARKS.md). The suite itself builds
+//! nothing: it measures what it is given.
 //!
 //! Each scenario runs on one thread (a current-thread tokio runtime), because
 //! the suite pins it to one core and a second thread would only contend there.
 
 #![forbid(unsafe_code)]
 
+mod compressed;
 mod conn;
+mod deflate;
 mod fixed_rate;
 mod frame;
 mod handshakes;
@@ -27,6 +31,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use conn::{Kind, Target};
+use deflate::Offer;
 
 /// Load generator for the WebSocket echo server.
 #[derive(Debug, Parser)]
@@ -90,9 +95,42 @@ enum Command {
         /// Wait after the last connection opened, before reading memory.
         #[arg(long, default_value = "2s", value_parser = parse_duration)]
         settle: Duration,
+        /// Offer permessage-deflate on every connection (the report says whether it was negotiated).
+        #[arg(long, value_enum, default_value_t = Offer::Off)]
+        deflate: Offer,
     },
-    /// Runs the standard scenarios against this backend and the Node.js peer, pinned
-    /// to separate cores in interleaved rounds, and checks the budgets of issue #7.
+    /// Closed loop with permessage-deflate offered: JSON-like messages, each echo inflated and checked.
+    Compressed {
+        #[command(flatten)]
+        common: Common,
+        /// Connections.
+        #[arg(long, default_value_t = 100)]
+        connections: u64,
+        /// Messages in flight on each connection.
+        #[arg(long, default_value_t = 16)]
+        in_flight: u64,
+        /// Bytes per message before compression.
+        #[arg(long, default_value_t = 1024)]
+        size: usize,
+        /// What to offer.
+        #[arg(long, value_enum, default_value_t = Offer::NoContextTakeover)]
+        deflate: Offer,
+        /// The client's compression level, 0-9 (costs the generator once per message variant).
+        #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=9))]
+        level: u32,
+    },
+    /// Keeps one core busy for a while: the suite's fallback CPU cap for the
+    /// overload scenario when no cgroup can be made (several of these share
+    /// the server's core with it).
+    #[command(hide = true)]
+    Hog {
+        /// How long to spin before exiting by itself.
+        #[arg(long, default_value = "10m", value_parser = parse_duration)]
+        duration: Duration,
+    },
+    /// Runs the standard scenarios against the backend binary and the Node.js peers
+    /// it is given, pinned to separate cores in interleaved rounds, and checks the
+    /// budgets. `cargo xtask bench` prepares what it needs and runs it.
     Suite(suite::SuiteArgs),
 }
 
@@ -127,14 +165,21 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Suite(args) = cli.command {
-        return match suite::run(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("loadgen: error: {err}");
-                ExitCode::FAILURE
-            }
-        };
+    match cli.command {
+        Command::Suite(args) => {
+            return match suite::run(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("loadgen: error: {err}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Command::Hog { duration } => {
+            hog(duration);
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
     let cpu = procfs::CpuMeter::start(std::process::id());
@@ -198,9 +243,37 @@ async fn scenario(command: Command) -> Result<report::Report, String> {
             })
             .await
         }
-        Command::Idle { url, connections, server_pid, settle } => {
-            idle::run(idle::Plan { target: url, connections, server_pid, settle }).await
+        Command::Idle { url, connections, server_pid, settle, deflate } => {
+            idle::run(idle::Plan { target: url, connections, server_pid, settle, offer: deflate }).await
         }
-        Command::Suite(_) => unreachable!("the suite is handled in main"),
+        Command::Compressed { common, connections, in_flight, size, deflate, level } => {
+            if deflate == Offer::Off {
+                return Err("`compressed` needs a permessage-deflate offer; `throughput` measures without".into());
+            }
+            idle::raise_open_file_limit(connections)?;
+            compressed::run(compressed::Plan {
+                target: common.url,
+                connections,
+                in_flight: in_flight.max(1),
+                size,
+                offer: deflate,
+                level,
+                warmup: common.warmup,
+                duration: common.duration,
+            })
+            .await
+        }
+        Command::Suite(_) | Command::Hog { .. } => unreachable!("handled in main"),
+    }
+}
+
+/// Spins for `duration`, checking the clock now and then.
+fn hog(duration: Duration) {
+    let end = std::time::Instant::now() + duration;
+    let mut x = 0u64;
+    while std::time::Instant::now() < end {
+        for i in 0..100_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i));
+        }
     }
 }

@@ -53,6 +53,46 @@ impl std::fmt::Display for Latency {
     }
 }
 
+/// How evenly something was shared out over connections: echoes each got in
+/// the measured window.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    /// Connections counted.
+    pub connections: u64,
+    /// The fewest echoes one connection got.
+    pub min: u64,
+    /// The median connection's echoes.
+    pub p50: u64,
+    /// The most echoes one connection got.
+    pub max: u64,
+    /// Connections that got no echo at all in the window.
+    pub starved: u64,
+}
+
+impl Spread {
+    /// The spread of `counts` (reordered); `None` when there are none.
+    pub fn of(counts: &mut [u64]) -> Option<Spread> {
+        counts.sort_unstable();
+        Some(Spread {
+            connections: counts.len() as u64,
+            min: *counts.first()?,
+            p50: counts[counts.len() / 2],
+            max: *counts.last()?,
+            starved: counts.iter().take_while(|count| **count == 0).count() as u64,
+        })
+    }
+}
+
+impl std::fmt::Display for Spread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "echoes per connection min {} / median {} / max {}, {} of {} got none",
+            self.min, self.p50, self.max, self.starved, self.connections
+        )
+    }
+}
+
 /// One scenario's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "kebab-case")]
@@ -65,6 +105,37 @@ pub enum Report {
         latency: Latency,
         /// Connections that failed.
         errors: u64,
+        /// How the echoes were shared out over the connections.
+        #[serde(default)]
+        per_connection: Option<Spread>,
+        /// Messages sent in the window that had no echo when the wait after it ended.
+        #[serde(default)]
+        unanswered: u64,
+    },
+    /// Closed loop with permessage-deflate offered: echoes per second of
+    /// compressible (JSON-like) messages, and what compression did on the wire.
+    Compressed {
+        /// Echoes received per second of the measured window.
+        messages_per_s: f64,
+        /// Send-to-echo time, closed loop.
+        latency: Latency,
+        /// Connections that failed.
+        errors: u64,
+        /// The server's permessage-deflate answer; `None` when it declined the
+        /// offer (the messages then went uncompressed).
+        negotiated: Option<String>,
+        /// Echoes received in the window.
+        echoes: u64,
+        /// Of those, echoes the server sent compressed (RSV1 set).
+        compressed_echoes: u64,
+        /// Echoes whose bytes differed from the message sent.
+        mismatched: u64,
+        /// Bytes of each message before compression.
+        message_bytes: u64,
+        /// Mean frame payload bytes of a message sent.
+        sent_payload_bytes: f64,
+        /// Mean frame payload bytes of an echo received.
+        echo_payload_bytes: f64,
     },
     /// Open loop at a fixed rate, latency from each message's scheduled send time.
     FixedRate {
@@ -103,6 +174,10 @@ pub enum Report {
         kib_per_connection: f64,
         /// Connections that failed to open.
         errors: u64,
+        /// The server's permessage-deflate answer when it was offered and
+        /// accepted; `None` when it was not offered or was declined.
+        #[serde(default)]
+        negotiated: Option<String>,
     },
 }
 
@@ -121,10 +196,38 @@ impl Report {
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Report::Throughput { messages_per_s, latency, errors } => {
+            Report::Throughput { messages_per_s, latency, errors, per_connection, unanswered } => {
                 writeln!(f, "throughput: {} msg/s", format_count(*messages_per_s))?;
+                writeln!(f, "round trip (closed loop, messages sent in the window): {latency}")?;
+                if let Some(spread) = per_connection {
+                    writeln!(f, "{spread}")?;
+                }
+                write!(f, "unanswered: {unanswered}, failed connections: {errors}")
+            }
+            Report::Compressed {
+                messages_per_s,
+                latency,
+                errors,
+                negotiated,
+                echoes,
+                compressed_echoes,
+                mismatched,
+                message_bytes,
+                sent_payload_bytes,
+                echo_payload_bytes,
+            } => {
+                match negotiated {
+                    Some(agreed) => writeln!(f, "negotiated: {agreed}")?,
+                    None => writeln!(f, "permessage-deflate not negotiated: the server declined the offer")?,
+                }
+                writeln!(f, "throughput: {} msg/s of {message_bytes} bytes", format_count(*messages_per_s))?;
                 writeln!(f, "round trip (closed loop): {latency}")?;
-                write!(f, "failed connections: {errors}")
+                writeln!(
+                    f,
+                    "on the wire: {sent_payload_bytes:.0} bytes per message sent, {echo_payload_bytes:.0} per echo; \
+                     {compressed_echoes} of {echoes} echoes compressed (RSV1)"
+                )?;
+                write!(f, "mismatched echoes: {mismatched}, failed connections: {errors}")
             }
             Report::FixedRate { target_per_s, sent_per_s, latency, send_lag, missing, errors } => {
                 writeln!(
@@ -142,8 +245,11 @@ impl std::fmt::Display for Report {
                 writeln!(f, "connect to 101: {open_latency}")?;
                 write!(f, "failed: {errors}")
             }
-            Report::Idle { connections, rss_before_kib, rss_after_kib, kib_per_connection, errors } => {
+            Report::Idle { connections, rss_before_kib, rss_after_kib, kib_per_connection, errors, negotiated } => {
                 writeln!(f, "idle connections: {connections} ({errors} failed)")?;
+                if let Some(agreed) = negotiated {
+                    writeln!(f, "negotiated: {agreed}")?;
+                }
                 writeln!(f, "server VmRSS: {rss_before_kib} KiB before, {rss_after_kib} KiB after")?;
                 write!(f, "memory per connection: {kib_per_connection:.2} KiB")
             }
@@ -231,9 +337,20 @@ mod tests {
             rss_after_kib: 44_000,
             kib_per_connection: 4.0,
             errors: 0,
+            negotiated: Some("permessage-deflate".into()),
         };
         let output = format!("some log\n{}\n", report.result_line());
         assert_eq!(Report::from_output(&output), Some(report));
         assert_eq!(Report::from_output("no result here"), None);
+        // Lines from before a field existed still parse.
+        let old = r#"RESULT {"mode":"idle","connections":1,"rss_before_kib":1,"rss_after_kib":2,"kib_per_connection":1.0,"errors":0}"#;
+        assert!(matches!(Report::from_output(old), Some(Report::Idle { negotiated: None, .. })));
+    }
+
+    #[test]
+    fn spreads_show_the_starved() {
+        let spread = Spread::of(&mut [5, 0, 7, 6, 0]).unwrap();
+        assert_eq!(spread, Spread { connections: 5, min: 0, p50: 5, max: 7, starved: 2 });
+        assert_eq!(Spread::of(&mut []), None);
     }
 }

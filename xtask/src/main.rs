@@ -4,8 +4,10 @@
 
 #![forbid(unsafe_code)]
 
+mod bench;
 mod bundle;
 mod conformance;
+mod fuzz;
 mod tools;
 
 use std::ffi::{OsStr, OsString};
@@ -24,15 +26,28 @@ usage: cargo xtask <task> [args]
 tasks:
   serve [BACKEND ARGS]  build the web app and start it on http://127.0.0.1:3000
                         (arguments go to the backend: cargo xtask serve -- --help)
-  test                  run every check and test: format, clippy, native tests,
-                        browser tests (wasm-bindgen-test) and end-to-end tests in Chromium
+  test                  run every check and test: format, clippy, native tests, a short
+                        fuzzing run, browser tests (wasm-bindgen-test) and end-to-end tests
+                        in Chromium
+  fuzz [--seconds N]    fuzz the WebSocket engine with cargo-fuzz for N seconds in all
+                        (default 60), shared by the targets in fuzz/; a failing input is
+                        saved in fuzz/regressions/<target>/ to be committed
   conformance [--update] [--client wstest|kosoku]
-                        run the Autobahn|Testsuite (cases 1-10) against the release backend
+                        run the Autobahn|Testsuite (all 517 cases) against the release backend
                         and compare with conformance/expected.json (--update rewrites it);
                         the client is wstest (Python 2.7) when it can be, else kosoku (Python 3)
+  bench [--no-dist] [SUITE ARGS]
+                        build the bundle, the release backend and loadgen, install the
+                        Node.js peers, then run the benchmark suite against them
+                        (suite flags: cargo xtask bench --help; BENCHMARKS.md)
   dist                  build the release bundle into dist/
   setup                 install the pinned tools (wasm target, trunk, wasm-bindgen-cli,
-                        wasm-opt, terser, Chromium and chromedriver) that are missing";
+                        wasm-opt, terser, Chromium and chromedriver, the fuzzing nightly
+                        and cargo-fuzz) that are missing";
+
+/// Fuzzing time in `cargo xtask test`: a bounded run, long enough for each
+/// target to pass its regressions and explore a little.
+const TEST_FUZZ_SECONDS: u64 = 40;
 
 fn main() -> ExitCode {
     let mut args = std::env::args_os().skip(1);
@@ -43,7 +58,9 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("dist") => dist().map(drop),
         Some("conformance") => conformance(&rest),
-        Some("setup") => tools::ensure(&root(), Need::Tests).map(drop),
+        Some("bench") => bench::bench(&rest),
+        Some("fuzz") => fuzz_task(&rest),
+        Some("setup") => tools::ensure(&root(), Need::Tests).and_then(|_| fuzz::ensure_tools()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -134,7 +151,13 @@ fn conformance(args: &[OsString]) -> Result<()> {
     }
     run(cargo().args(["build", "--release", "--package", "backend"]))?;
     let backend_bin = root().join("target").join("release").join("backend");
-    conformance::run_suite(&root(), &backend_bin, client, update).map(drop)
+    conformance::run_suite(&root(), &backend_bin, client, conformance::Cases::All, update).map(drop)
+}
+
+fn fuzz_task(args: &[OsString]) -> Result<()> {
+    let args: Vec<String> = args.iter().map(|arg| arg.to_string_lossy().into_owned()).collect();
+    let seconds = fuzz::seconds_from(&args, 60)?;
+    fuzz::run_all(&root(), seconds).map(drop)
 }
 
 fn test() -> Result<()> {
@@ -152,6 +175,9 @@ fn test() -> Result<()> {
     run(cargo()
         .args(["clippy", "--package", "frontend", "--all-targets", "--target", "wasm32-unknown-unknown"])
         .args(["--", "-D", "warnings"]))?;
+
+    step("fuzzing the WebSocket engine (a short bounded run; cargo xtask fuzz runs longer)");
+    fuzz::run_all(&root(), TEST_FUZZ_SECONDS)?;
 
     step("release bundle and backend");
     build_bundle(&path)?;
@@ -183,15 +209,21 @@ fn test() -> Result<()> {
             .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
     )?;
 
-    // Both clients where Python 2.7 exists, so the Python 3 fallback stays
-    // known to work; kosoku alone elsewhere.
-    let clients = match conformance::Client::available(&root()) {
-        conformance::Client::Wstest => [conformance::Client::Wstest, conformance::Client::Kosoku].as_slice(),
-        conformance::Client::Kosoku => [conformance::Client::Kosoku].as_slice(),
+    // All 517 cases through wstest where Python 2.7 exists, and the core
+    // cases through kosoku beside it so that the Python 3 fallback stays known
+    // to work; all of them through kosoku elsewhere.
+    use conformance::{Cases, Client};
+    let runs = match Client::available(&root()) {
+        Client::Wstest => [(Client::Wstest, Cases::All), (Client::Kosoku, Cases::Core)].as_slice(),
+        Client::Kosoku => [(Client::Kosoku, Cases::All)].as_slice(),
     };
-    for &client in clients {
-        step(&format!("WebSocket conformance (Autobahn's cases 1-10, {client:?} client)"));
-        let outcome = conformance::run_suite(&root(), &backend_bin, client, false)?;
+    for &(client, cases) in runs {
+        let which = match cases {
+            Cases::All => "all 517 cases",
+            Cases::Core => "cases 1-10",
+        };
+        step(&format!("WebSocket conformance (Autobahn's {which}, {client:?} client)"));
+        let outcome = conformance::run_suite(&root(), &backend_bin, client, cases, false)?;
         tally.passed += outcome.matched;
         tally.failed += outcome.differed;
     }

@@ -3,25 +3,24 @@
 //!
 //! An idle connection holds no buffer: the loop waits for the socket to become
 //! readable first, and only then allocates a read buffer, which it frees again
-//! once the socket has nothing more to give. Echoes are written before more is
-//! read, so a client that does not read stalls only itself.
+//! before it writes or waits. Echoes are written (and flushed, which matters
+//! for TLS) before more is read, so a client that does not read stalls only
+//! itself, and holds at most one batch of output while it does.
 
-use std::future::Future;
 use std::io;
 use std::time::Duration;
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::deflate::{Agreement, Deflater, Inflater};
+use super::frame::code;
 use super::keepalive::{Due, KeepAlive};
-use super::protocol::{code, write_ping, Counts, Outcome, Protocol};
+use super::output::{Counts, Output};
+use super::protocol::{Outcome, Protocol};
 use super::stage::{Action, Stage};
+use super::transport::Transport;
 use crate::metrics::{Kind as MessageKind, Metrics};
 
 /// How much one read takes in.
@@ -43,96 +42,6 @@ pub(crate) struct Limits {
     pub(crate) ping_timeout: Duration,
     /// How long to wait for the peer's reply to a close frame the server sent.
     pub(crate) close_timeout: Duration,
-}
-
-/// A socket the echo loop can wait on without holding a buffer.
-pub(crate) trait Transport: AsyncWrite + Unpin + Send {
-    /// Completes when a read may make progress.
-    fn ready(&mut self) -> impl Future<Output = io::Result<()>> + Send + '_;
-    /// Appends what is there to `buffer`, up to its spare capacity, without
-    /// waiting (`WouldBlock` when nothing is).
-    fn try_read_buf(&mut self, buffer: &mut Vec<u8>) -> io::Result<usize>;
-}
-
-impl Transport for TcpStream {
-    fn ready(&mut self) -> impl Future<Output = io::Result<()>> + Send + '_ {
-        // The poll-based API, unlike `readable()`, takes over the waker slot that
-        // hyper's last read left behind; otherwise that stale waker would keep
-        // hyper's finished connection task allocated for as long as the socket
-        // stays idle.
-        std::future::poll_fn(|cx| self.poll_read_ready(cx))
-    }
-
-    fn try_read_buf(&mut self, buffer: &mut Vec<u8>) -> io::Result<usize> {
-        TcpStream::try_read_buf(self, buffer)
-    }
-}
-
-/// A stream that can only be read by polling (TLS: rustls may hold decrypted
-/// bytes the socket no longer signals), made a [`Transport`] by reading into a
-/// buffer that exists only while it holds data.
-pub(crate) struct Buffered<S> {
-    inner: S,
-    pending: BytesMut,
-    eof: bool,
-}
-
-impl<S> Buffered<S> {
-    pub(crate) fn new(inner: S) -> Buffered<S> {
-        Buffered { inner, pending: BytesMut::new(), eof: false }
-    }
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> Transport for Buffered<S> {
-    fn ready(&mut self) -> impl Future<Output = io::Result<()>> + Send + '_ {
-        std::future::poll_fn(|cx| {
-            if !self.pending.is_empty() || self.eof {
-                return Poll::Ready(Ok(()));
-            }
-            // Read into spare capacity, not a zero-filled buffer (the same cost
-            // the plain TCP path avoids).
-            self.pending.reserve(READ_BUFFER);
-            match tokio_util::io::poll_read_buf(Pin::new(&mut self.inner), cx, &mut self.pending) {
-                Poll::Ready(Ok(0)) => {
-                    self.eof = true;
-                    Poll::Ready(Ok(()))
-                }
-                Poll::Ready(Ok(_)) => Poll::Ready(Ok(())),
-                Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
-                Poll::Pending => {
-                    // Waiting holds no buffer.
-                    self.pending = BytesMut::new();
-                    Poll::Pending
-                }
-            }
-        })
-    }
-
-    fn try_read_buf(&mut self, buffer: &mut Vec<u8>) -> io::Result<usize> {
-        if self.pending.is_empty() {
-            return if self.eof { Ok(0) } else { Err(io::ErrorKind::WouldBlock.into()) };
-        }
-        let taken = (buffer.capacity() - buffer.len()).min(self.pending.len());
-        buffer.extend_from_slice(&self.pending.split_to(taken));
-        if self.pending.is_empty() {
-            self.pending = BytesMut::new();
-        }
-        Ok(taken)
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Buffered<S> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, data)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
 }
 
 /// Who ended a connection.
@@ -185,10 +94,12 @@ pub(crate) struct Start {
     pub(crate) early: Vec<u8>,
     /// Frames to send before anything else (the handshake report), or nothing.
     pub(crate) greeting: Vec<u8>,
+    /// What was agreed about compression, if anything.
+    pub(crate) compression: Option<Agreement>,
 }
 
-/// Echoes until the connection ends, with `stage` looking at everything the
-/// protocol sends (on `/ws` it does nothing; on `/ws/lab` it obeys commands).
+/// Echoes until the connection ends, with `stage` deciding what each message
+/// becomes (on `/ws` its echo; on `/ws/lab` a command may act instead).
 pub(crate) async fn echo<T: Transport, S: Stage>(
     mut stream: T,
     start: Start,
@@ -197,35 +108,33 @@ pub(crate) async fn echo<T: Transport, S: Stage>(
     metrics: &Metrics,
     shutdown: &CancellationToken,
 ) -> Summary {
-    let Start { mut early, greeting } = start;
-    let mut protocol = Protocol::new(limits.max_message_bytes);
+    let Start { mut early, greeting, compression } = start;
+    let mut protocol = Protocol::new(limits.max_message_bytes, compression.as_ref().map(Inflater::new));
     let mut keepalive = KeepAlive::new(limits.ping_interval, limits.ping_timeout, Instant::now());
     // The greeting goes out before the first echo, in the same write.
-    let mut out = greeting;
-    // Set once the server has sent its close frame: its code and how long to
-    // wait for the client's reply.
-    let mut server_close: Option<(u16, Instant)> = None;
+    let mut out = Output::new(greeting, compression.map(Deflater::new));
+    // Set once the server has sent its close frame: how long to wait for the reply.
+    let mut close_deadline: Option<Instant> = None;
 
-    let mut ended = if early.is_empty() {
-        None
-    } else {
-        let from = out.len();
-        let outcome = protocol.feed(&mut early, &mut out);
-        let action = stage.outgoing(&mut out, from, &mut protocol, Instant::now());
-        settle(outcome, &protocol, &mut server_close, limits.close_timeout)
-            .or_else(|| act(action, &mut server_close, limits.close_timeout))
-    };
+    let mut ended = None;
+    if !early.is_empty() {
+        let outcome = protocol.feed(&mut early, &mut out, &mut stage, Instant::now());
+        ended = settle(outcome, &out);
+    }
     drop(early);
 
     let (close_code, closed_by) = loop {
+        if close_deadline.is_none() && out.server_close_code().is_some() {
+            close_deadline = Some(Instant::now() + limits.close_timeout);
+        }
         if !out.is_empty() {
-            let written = write(&mut stream, &out, shutdown, &limits).await;
+            let written = write(&mut stream, out.bytes(), shutdown, &limits).await;
             // The next burst allocates again; an idle connection keeps nothing.
-            out = Vec::new();
+            out.release();
             if let Err(stop) = written {
                 break match stop {
                     WriteStop::Broken => (None, ClosedBy::Network),
-                    WriteStop::Stalled => (server_close.map(|(code, _)| code), ClosedBy::Server),
+                    WriteStop::Stalled => (out.server_close_code(), ClosedBy::Server),
                 };
             }
         }
@@ -233,32 +142,33 @@ pub(crate) async fn echo<T: Transport, S: Stage>(
             break ended;
         }
 
-        let deadline = match server_close {
-            Some((_, deadline)) => deadline,
+        let deadline = match close_deadline {
+            Some(deadline) => deadline,
             None => stage.deadline().map_or(keepalive.deadline(), |due| due.min(keepalive.deadline())),
         };
         tokio::select! {
             biased;
-            () = shutdown.cancelled(), if server_close.is_none() => {
-                protocol.close(code::GOING_AWAY, "server shutting down", &mut out);
-                server_close = Some((code::GOING_AWAY, Instant::now() + limits.close_timeout));
+            () = shutdown.cancelled(), if !out.is_closed() => {
+                out.close(code::GOING_AWAY, "server shutting down");
                 continue;
             }
             () = tokio::time::sleep_until(deadline) => {
-                if let Some((code, _)) = server_close {
+                if close_deadline.is_some() {
                     // The client never answered the server's close frame.
-                    ended = Some((Some(code), ClosedBy::Server));
+                    ended = Some((out.server_close_code(), ClosedBy::Server));
                     continue;
                 }
-                let action = stage.wake(&mut out, &mut protocol, Instant::now());
-                ended = act(action, &mut server_close, limits.close_timeout);
-                match keepalive.due(Instant::now()) {
-                    Due::Ping => write_ping(&mut out),
+                let now = Instant::now();
+                if stage.wake(&mut out, now) == Action::Drop {
+                    ended = Some((None, ClosedBy::Server));
+                }
+                match keepalive.due(now) {
+                    Due::Ping => out.ping(b""),
                     Due::TimedOut => {
                         // A peer that stopped answering will not answer a close
                         // either: send it for the record, then hang up.
-                        protocol.close(code::GOING_AWAY, "no pong within the ping timeout", &mut out);
-                        ended = Some((Some(code::GOING_AWAY), ClosedBy::Server));
+                        out.close(code::GOING_AWAY, "no pong within the ping timeout");
+                        ended = Some((out.server_close_code(), ClosedBy::Server));
                     }
                     Due::Nothing => {}
                 }
@@ -275,12 +185,13 @@ pub(crate) async fn echo<T: Transport, S: Stage>(
         // was half of the server's instructions under load.
         let mut buffer = Vec::with_capacity(READ_BUFFER);
         out.reserve(WRITE_AT);
+        let mut heard = false;
         for _ in 0..READS_PER_TURN {
             buffer.clear();
             let read = match stream.try_read_buf(&mut buffer) {
                 Ok(0) => {
-                    ended = Some(match server_close {
-                        Some((code, _)) => (Some(code), ClosedBy::Server),
+                    ended = Some(match out.server_close_code() {
+                        Some(code) => (Some(code), ClosedBy::Server),
                         None => (None, ClosedBy::Network),
                     });
                     break;
@@ -292,38 +203,36 @@ pub(crate) async fn echo<T: Transport, S: Stage>(
                     break;
                 }
             };
-            let from = out.len();
-            let outcome = protocol.feed(&mut buffer[..read], &mut out);
-            let action = stage.outgoing(&mut out, from, &mut protocol, Instant::now());
-            ended = settle(outcome, &protocol, &mut server_close, limits.close_timeout)
-                .or_else(|| act(action, &mut server_close, limits.close_timeout));
-            if ended.is_some() {
+            heard = true;
+            let outcome = protocol.feed(&mut buffer[..read], &mut out, &mut stage, Instant::now());
+            ended = settle(outcome, &out);
+            // A full batch is written before more is read.
+            if ended.is_some() || out.len() >= WRITE_AT {
                 break;
             }
-            if out.len() >= WRITE_AT {
-                if write(&mut stream, &out, shutdown, &limits).await.is_err() {
-                    ended = Some((None, ClosedBy::Network));
-                    break;
-                }
-                out.clear();
-            }
+        }
+        drop(buffer);
+        let now = Instant::now();
+        if heard {
+            // Any bytes prove the peer alive, not only pongs: a client busy
+            // sending a large frame cannot answer a ping until it is done.
+            keepalive.heard(now);
         }
         if protocol.take_pong() {
-            keepalive.pong(Instant::now());
-            stage.pong(&mut out, Instant::now());
+            stage.pong(&mut out, now);
         }
-        record(&mut protocol, metrics);
+        record(&mut out, metrics);
     };
-    record(&mut protocol, metrics);
+    record(&mut out, metrics);
     // Ending TCP after the close handshake is the server's job (RFC 6455 7.1.1).
     let _ = tokio::time::timeout(Duration::from_millis(100), stream.shutdown()).await;
-    Summary { messages: protocol.messages(), close_code, closed_by }
+    Summary { messages: out.messages(), close_code, closed_by }
 }
 
 /// Adds what was echoed since the last call to the server's metrics; once per
 /// burst of reads rather than per message, to keep the counters uncontended.
-fn record(protocol: &mut Protocol, metrics: &Metrics) {
-    let counts = protocol.take_counts();
+fn record(out: &mut Output, metrics: &Metrics) {
+    let counts = out.take_counts();
     if counts != Counts::default() {
         metrics.echoed(MessageKind::Text, counts.text_messages, counts.text_bytes);
         metrics.echoed(MessageKind::Binary, counts.binary_messages, counts.binary_bytes);
@@ -331,48 +240,33 @@ fn record(protocol: &mut Protocol, metrics: &Metrics) {
 }
 
 /// Turns a protocol outcome into the end of the connection, if it is one.
-fn settle(
-    outcome: Outcome,
-    protocol: &Protocol,
-    server_close: &mut Option<(u16, Instant)>,
-    close_timeout: Duration,
-) -> Ended {
-    match (outcome, protocol.server_close_code()) {
-        (Outcome::Continue, _) => None,
-        (Outcome::PeerClosed(_), Some(code)) => Some((Some(code), ClosedBy::Server)),
-        (Outcome::PeerClosed(client_code), None) => {
-            Some((Some(client_code.unwrap_or(code::NO_STATUS)), ClosedBy::Client))
-        }
-        (Outcome::Failed(code), _) => {
-            *server_close = Some((code, Instant::now() + close_timeout));
-            None
-        }
-        (Outcome::Abort, code) => Some((code, ClosedBy::Server)),
+fn settle(outcome: Outcome, out: &Output) -> Ended {
+    match outcome {
+        Outcome::Continue => None,
+        Outcome::PeerClosed(client_code) => Some(match out.server_close_code() {
+            Some(server_code) => (Some(server_code), ClosedBy::Server),
+            None => (Some(client_code.unwrap_or(code::NO_STATUS)), ClosedBy::Client),
+        }),
+        Outcome::Abort => Some((out.server_close_code(), ClosedBy::Server)),
+        Outcome::Drop => Some((None, ClosedBy::Server)),
     }
 }
 
-/// Turns what the stage did into the end of the connection, if it is one.
-fn act(action: Action, server_close: &mut Option<(u16, Instant)>, close_timeout: Duration) -> Ended {
-    match action {
-        Action::Continue => None,
-        Action::Closed(code) => {
-            server_close.get_or_insert((code, Instant::now() + close_timeout));
-            None
-        }
-        Action::Drop => Some((None, ClosedBy::Server)),
-    }
-}
-
-/// Writes all of `bytes`, giving up when the client stops reading for longer
-/// than `stall_limit`. Once the server is shutting down, a write gets the close
-/// grace period and no more.
+/// Writes and flushes all of `bytes`, giving up when the client stops reading
+/// for longer than a ping interval and timeout together. Once the server is
+/// shutting down, a write gets the close grace period and no more.
 async fn write<T: Transport>(
     stream: &mut T,
     bytes: &[u8],
     shutdown: &CancellationToken,
     limits: &Limits,
 ) -> Result<(), WriteStop> {
-    let write = stream.write_all(bytes);
+    // TLS may keep records in its own buffer after `write_all` reports success:
+    // flushing sends them now rather than with the next write.
+    let write = async {
+        stream.write_all(bytes).await?;
+        stream.flush().await
+    };
     tokio::pin!(write);
     tokio::select! {
         written = &mut write => return written.map_err(|_| WriteStop::Broken),
@@ -382,5 +276,90 @@ async fn write<T: Transport>(
     match tokio::time::timeout(limits.close_timeout, write).await {
         Ok(written) => written.map_err(|_| WriteStop::Broken),
         Err(_) => Err(WriteStop::Stalled),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll};
+
+    use tokio::io::AsyncWrite;
+
+    use super::super::frame::{client_frame, parse_server_frames};
+    use super::super::stage::Echo;
+    use super::*;
+    use crate::budget::MemoryBudget;
+
+    /// A socket like a TLS stream whose peer reads slowly: writes are accepted
+    /// into a buffer of its own and leave only when flushed.
+    struct HoldsUntilFlushed {
+        input: Vec<u8>,
+        held: Vec<u8>,
+        sent: Arc<Mutex<Vec<u8>>>,
+    }
+
+    impl Transport for HoldsUntilFlushed {
+        fn ready(&mut self) -> impl std::future::Future<Output = io::Result<()>> + Send + '_ {
+            let has_input = !self.input.is_empty();
+            async move {
+                if !has_input {
+                    std::future::pending::<()>().await;
+                }
+                Ok(())
+            }
+        }
+
+        fn try_read_buf(&mut self, buffer: &mut Vec<u8>) -> io::Result<usize> {
+            if self.input.is_empty() {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let taken = (buffer.capacity() - buffer.len()).min(self.input.len());
+            buffer.extend(self.input.drain(..taken));
+            Ok(taken)
+        }
+    }
+
+    impl AsyncWrite for HoldsUntilFlushed {
+        fn poll_write(mut self: Pin<&mut Self>, _: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+            self.held.extend_from_slice(data);
+            Poll::Ready(Ok(data.len()))
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            let held = std::mem::take(&mut self.held);
+            self.sent.lock().unwrap().extend_from_slice(&held);
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            self.poll_flush(cx)
+        }
+    }
+
+    #[tokio::test]
+    async fn every_write_is_flushed_so_nothing_waits_for_the_next_one() {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let stream = HoldsUntilFlushed {
+            input: client_frame(0x81, b"hello", [1, 2, 3, 4]),
+            held: Vec::new(),
+            sent: Arc::clone(&sent),
+        };
+        let limits = Limits {
+            max_message_bytes: 1 << 20,
+            ping_interval: Duration::from_secs(30),
+            ping_timeout: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(1),
+        };
+        let metrics = Metrics::new(Arc::new(MemoryBudget::new(0)));
+        let shutdown = CancellationToken::new();
+        let start = Start { early: Vec::new(), greeting: Vec::new(), compression: None };
+        // The connection stays open, waiting for more input that never comes.
+        let running = echo(stream, start, Echo, limits, &metrics, &shutdown);
+        assert!(tokio::time::timeout(Duration::from_millis(100), running).await.is_err());
+        let frames = parse_server_frames(&sent.lock().unwrap()).unwrap();
+        assert_eq!(frames.len(), 1, "the echo reached the socket");
+        assert_eq!((frames[0].first, frames[0].payload.as_slice()), (0x81, &b"hello"[..]));
     }
 }

@@ -6,29 +6,28 @@ use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, StatusCode};
 use sha1::{Digest, Sha1};
 
-/// Every response this server sends, `/ws` refusals included, has warp's type.
-pub(crate) type HttpResponse = warp::reply::Response;
+use crate::http::{self, HttpResponse};
+use crate::refusal::Refused;
 
 /// Why an upgrade request was refused, as the HTTP answer to send.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Refusal {
     pub(crate) status: StatusCode,
-    /// A short label for logs and metrics (one of `metrics::REFUSAL_REASONS`).
-    pub(crate) reason: &'static str,
+    /// The label for logs and metrics.
+    pub(crate) reason: Refused,
     pub(crate) message: String,
 }
 
 impl Refusal {
-    pub(crate) fn new(status: StatusCode, reason: &'static str, message: impl Into<String>) -> Refusal {
+    pub(crate) fn new(status: StatusCode, reason: Refused, message: impl Into<String>) -> Refusal {
         Refusal { status, reason, message: message.into() }
     }
 
+    /// The one-line plain-text answer, with the safety headers every response carries.
     pub(crate) fn into_response(self) -> HttpResponse {
         let upgrade_required = self.status == StatusCode::UPGRADE_REQUIRED;
-        let mut response = HttpResponse::new(format!("{}\n", self.message).into());
-        *response.status_mut() = self.status;
+        let mut response = http::plain(self.status, &self.message);
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
         if upgrade_required {
             headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
             headers.insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
@@ -47,7 +46,7 @@ pub(crate) fn check_handshake(
     if method != Method::GET {
         return Err(Refusal::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method",
+            Refused::Method,
             "a WebSocket upgrade must be a GET request",
         ));
     }
@@ -56,14 +55,14 @@ pub(crate) fn check_handshake(
     if !is_upgrade {
         return Err(Refusal::new(
             StatusCode::UPGRADE_REQUIRED,
-            "not_websocket",
+            Refused::NotWebsocket,
             "this is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)",
         ));
     }
     if headers.get(header::SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes) != Some(b"13") {
         return Err(Refusal::new(
             StatusCode::UPGRADE_REQUIRED,
-            "not_websocket",
+            Refused::NotWebsocket,
             "unsupported Sec-WebSocket-Version: this server speaks version 13",
         ));
     }
@@ -71,15 +70,35 @@ pub(crate) fn check_handshake(
     if !is_valid_key(key) {
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
-            "bad_request",
+            Refused::BadRequest,
             "missing or malformed Sec-WebSocket-Key: it must be 16 bytes in base64",
         ));
     }
     check_origin(headers, allowed_origins)?;
     // The accept key is base64, which is always a valid header value.
     HeaderValue::from_str(&accept_key(key)).map_err(|_| {
-        Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "bad_request", "could not encode Sec-WebSocket-Accept")
+        Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, Refused::BadRequest, "could not encode Sec-WebSocket-Accept")
     })
+}
+
+/// The subprotocol to name in `Sec-WebSocket-Protocol`: the first the client
+/// offers that is in `listed`, or with `any` (the lab) simply the client's
+/// first offer. `None` selects none, which leaves the header out.
+pub(crate) fn select_subprotocol(headers: &HeaderMap, listed: &[String], any: bool) -> Option<HeaderValue> {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|offered| is_token(offered))
+        .find(|offered| any || listed.iter().any(|name| name == offered))
+        .and_then(|chosen| HeaderValue::from_str(chosen).ok())
+}
+
+/// An HTTP token (RFC 9110 section 5.6.2), which is what a subprotocol name is.
+fn is_token(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte))
 }
 
 /// `Sec-WebSocket-Accept`: base64(SHA-1(key + the RFC's GUID)), which proves the
@@ -106,7 +125,7 @@ fn check_origin(headers: &HeaderMap, allowed_origins: &[String]) -> Result<(), R
     } else {
         Err(Refusal::new(
             StatusCode::FORBIDDEN,
-            "origin",
+            Refused::Origin,
             format!("origin {origin:?} is not allowed to open this WebSocket"),
         ))
     }
@@ -185,6 +204,26 @@ mod tests {
         for (method, pairs, status) in cases {
             assert_eq!(check(method, &pairs, &[]), Err(status), "{pairs:?}");
         }
+    }
+
+    #[test]
+    fn the_first_offered_subprotocol_that_is_listed_is_selected() {
+        let offers = |values: &[&'static str]| {
+            let mut headers = HeaderMap::new();
+            for value in values {
+                headers.append(header::SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(value));
+            }
+            headers
+        };
+        let listed = ["chat.v2".to_owned(), "chat.v1".to_owned()];
+        let select = |values: &[&'static str], any| select_subprotocol(&offers(values), &listed, any);
+        assert_eq!(select(&["chat.v1, chat.v2"], false).unwrap(), "chat.v1");
+        assert_eq!(select(&["other", "chat.v2"], false).unwrap(), "chat.v2");
+        assert_eq!(select(&["other"], false), None);
+        assert_eq!(select(&["CHAT.V1"], false), None, "names are case-sensitive");
+        assert_eq!(select(&[], true), None);
+        assert_eq!(select(&["bad name, mqtt"], true).unwrap(), "mqtt", "what is not a token is skipped");
+        assert_eq!(select(&["other, chat.v1"], true).unwrap(), "other");
     }
 
     #[test]

@@ -1,4 +1,7 @@
 //! When to ping a quiet peer and when to give up on it: a pure timer schedule.
+//! Any bytes from the peer count as a sign of life, so only a peer that has
+//! been silent for an interval is pinged, and only one that stays silent for
+//! the timeout after that is given up on.
 
 use std::time::Duration;
 
@@ -51,11 +54,11 @@ impl KeepAlive {
         Due::Ping
     }
 
-    /// A pong arrived: the peer is alive; the next ping is one interval after the last.
-    pub(crate) fn pong(&mut self, now: Instant) {
-        if let Some(sent) = self.awaiting_pong_since.take() {
-            self.next_ping = (sent + self.interval).max(now);
-        }
+    /// Bytes arrived from the peer at `now` (a pong or anything else): it is
+    /// alive, and needs no ping until it has been quiet for an interval.
+    pub(crate) fn heard(&mut self, now: Instant) {
+        self.awaiting_pong_since = None;
+        self.next_ping = now + self.interval;
     }
 }
 
@@ -66,16 +69,30 @@ mod tests {
     const SECOND: Duration = Duration::from_secs(1);
 
     #[test]
-    fn pings_every_interval_while_pongs_come_back() {
+    fn pings_after_each_quiet_interval_while_answers_come_back() {
         let start = Instant::now();
         let mut keepalive = KeepAlive::new(30 * SECOND, 10 * SECOND, start);
         assert_eq!(keepalive.deadline(), start + 30 * SECOND);
         assert_eq!(keepalive.due(start + 29 * SECOND), Due::Nothing);
         assert_eq!(keepalive.due(start + 30 * SECOND), Due::Ping);
         assert_eq!(keepalive.deadline(), start + 40 * SECOND);
-        keepalive.pong(start + 31 * SECOND);
-        assert_eq!(keepalive.deadline(), start + 60 * SECOND);
-        assert_eq!(keepalive.due(start + 60 * SECOND), Due::Ping);
+        keepalive.heard(start + 31 * SECOND);
+        assert_eq!(keepalive.deadline(), start + 61 * SECOND);
+        assert_eq!(keepalive.due(start + 61 * SECOND), Due::Ping);
+    }
+
+    #[test]
+    fn any_bytes_while_a_ping_is_out_prove_the_peer_alive() {
+        let start = Instant::now();
+        let mut keepalive = KeepAlive::new(SECOND, SECOND, start);
+        assert_eq!(keepalive.due(start + SECOND), Due::Ping);
+        // The peer is busy sending a large frame and cannot answer yet.
+        for tenth in 11..40 {
+            keepalive.heard(start + tenth * SECOND / 10);
+            assert_eq!(keepalive.due(start + tenth * SECOND / 10), Due::Nothing);
+        }
+        assert_eq!(keepalive.due(start + 49 * SECOND / 10), Due::Ping);
+        assert_eq!(keepalive.due(start + 59 * SECOND / 10), Due::TimedOut);
     }
 
     #[test]
@@ -88,10 +105,10 @@ mod tests {
     }
 
     #[test]
-    fn an_unsolicited_pong_changes_nothing() {
+    fn traffic_postpones_the_next_ping() {
         let start = Instant::now();
         let mut keepalive = KeepAlive::new(30 * SECOND, 10 * SECOND, start);
-        keepalive.pong(start + 5 * SECOND);
-        assert_eq!(keepalive.deadline(), start + 30 * SECOND);
+        keepalive.heard(start + 5 * SECOND);
+        assert_eq!(keepalive.deadline(), start + 35 * SECOND);
     }
 }

@@ -1,55 +1,40 @@
-//! The server side of RFC 6455 as a pure state machine: bytes from the client go
-//! in, the bytes to send back (echoes, pongs, close replies) come out.
+//! The server side of RFC 6455 as a pure state machine: bytes from the client
+//! go in; pongs and close frames go out through the [`Output`], and each checked
+//! piece of a data message goes to the endpoint's [`Stage`] (which on `/ws`
+//! echoes it at once).
 //!
-//! Data is echoed as it arrives, piece by piece: each piece of a client frame
-//! becomes one server frame (a fragment of the same message), so no message is
-//! ever held whole and a connection's memory does not grow with message size.
-//! Text is passed on only once it is known to be valid UTF-8.
+//! Data is handed on as it arrives, piece by piece, so no message is ever held
+//! whole by the engine and a connection's memory does not grow with message
+//! size. Text is handed on only once it is known to be valid UTF-8. The stage
+//! is called in the order the client's frames arrive, before anything later in
+//! the same read is parsed, so a stage that closes or drops the connection
+//! acts exactly where the client's bytes say it should.
 
+use tokio::time::Instant;
+
+use super::deflate::Inflater;
+use super::frame::{
+    code, is_valid_close_code, unmask, MAX_CONTROL, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT,
+};
+use super::output::{Output, Piece};
+use super::stage::{Action, Stage};
 use super::utf8::{InvalidUtf8, Utf8Stream};
 
-/// Close codes (RFC 6455 section 7.4).
-pub(crate) mod code {
-    pub(crate) const GOING_AWAY: u16 = 1001;
-    pub(crate) const PROTOCOL_ERROR: u16 = 1002;
-    pub(crate) const NO_STATUS: u16 = 1005;
-    pub(crate) const INVALID_PAYLOAD: u16 = 1007;
-    pub(crate) const TOO_BIG: u16 = 1009;
-}
-
-pub(crate) const OP_CONTINUATION: u8 = 0x0;
-pub(crate) const OP_TEXT: u8 = 0x1;
-pub(crate) const OP_BINARY: u8 = 0x2;
-pub(crate) const OP_CLOSE: u8 = 0x8;
-pub(crate) const OP_PING: u8 = 0x9;
-const OP_PONG: u8 = 0xa;
-
-/// The largest control frame payload.
-const MAX_CONTROL: usize = 125;
-
-/// Messages and payload bytes echoed, by type.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Counts {
-    pub(crate) text_messages: u64,
-    pub(crate) text_bytes: u64,
-    pub(crate) binary_messages: u64,
-    pub(crate) binary_bytes: u64,
-}
-
 /// What the connection should do after a call to [`Protocol::feed`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
-    /// Keep reading.
+    /// Keep reading. (If the server has sent a close frame, because the client
+    /// broke a rule or the stage closed, the output says so, and only the
+    /// client's close reply matters now.)
     Continue,
     /// The client's close frame arrived (its code, if it gave one). If the server
     /// had not closed first, the reply is already in the output; either way the
     /// server now ends TCP.
     PeerClosed(Option<u16>),
-    /// The client broke the protocol: the server's close frame with this code is
-    /// in the output; the server waits a little for the client's reply.
-    Failed(u16),
-    /// Nothing sensible can follow (a second violation while closing): end TCP.
+    /// Nothing sensible can follow (a violation after the server's close): end TCP.
     Abort,
+    /// The stage asked to end TCP without a close frame.
+    Drop,
 }
 
 /// One connection's protocol state.
@@ -64,36 +49,41 @@ pub(crate) struct Protocol {
     /// A control frame's payload being collected.
     control: [u8; MAX_CONTROL],
     control_len: u8,
-    /// The server sent its close frame: only the client's close matters now.
-    closing: bool,
-    server_close_code: Option<u16>,
-    /// Data messages echoed in full.
-    messages: u64,
-    /// Echoed since the last [`Protocol::take_counts`].
-    counts: Counts,
     /// A pong arrived since the last call to [`Protocol::take_pong`].
     pong: bool,
+    /// The decompressor, when permessage-deflate was agreed.
+    inflater: Option<Inflater>,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Frame {
     opcode: u8,
     fin: bool,
+    /// RSV1: the first frame of a compressed message.
+    compressed: bool,
     mask: [u8; 4],
     /// Where in the mask the next payload byte is.
     mask_offset: usize,
     remaining: u64,
-    /// The payload is read and dropped (a frame arriving while closing).
+    /// The payload is read and dropped (a data frame arriving while closing,
+    /// or the rest of a frame whose header broke a rule).
     skip: bool,
 }
 
 #[derive(Debug)]
 struct Message {
     text: bool,
+    /// Sent compressed (RSV1 on its first frame).
+    compressed: bool,
+    /// Payload bytes so far (decompressed, for a compressed message).
     size: u64,
+    /// Payload bytes on the wire so far, for a compressed message.
+    wire: u64,
+    /// Bytes of the message's frames on the wire so far, headers included.
+    on_wire: u64,
     utf8: Utf8Stream,
-    /// Whether the echo's first fragment (which carries the opcode) was sent.
-    started: bool,
+    /// Whether a piece of this message was handed to the stage.
+    delivered: bool,
 }
 
 /// A protocol violation: the close code and the reason sent with it.
@@ -120,9 +110,29 @@ impl From<Violation> for Problem {
     }
 }
 
+/// The violation for a message over the size limit.
+fn too_big(limit: u64) -> Violation {
+    Violation(code::TOO_BIG, format!("message too big: the limit is {limit} bytes"))
+}
+
+enum Step {
+    More,
+    NeedInput,
+    Closed(Option<u16>),
+    Drop,
+}
+
+/// Why handing on a decompressed message stopped early.
+enum Halt {
+    Violation(Violation),
+    Drop,
+    Closed,
+}
+
 impl Protocol {
-    /// A fresh connection accepting messages up to `max_message_bytes`.
-    pub(crate) fn new(max_message_bytes: u64) -> Protocol {
+    /// A fresh connection accepting messages up to `max_message_bytes`, with
+    /// `inflater` when compression was agreed.
+    pub(crate) fn new(max_message_bytes: u64, inflater: Option<Inflater>) -> Protocol {
         Protocol {
             max_message_bytes,
             header: [0; 14],
@@ -131,22 +141,9 @@ impl Protocol {
             message: None,
             control: [0; MAX_CONTROL],
             control_len: 0,
-            closing: false,
-            server_close_code: None,
-            messages: 0,
-            counts: Counts::default(),
             pong: false,
+            inflater,
         }
-    }
-
-    /// Data messages echoed in full so far.
-    pub(crate) fn messages(&self) -> u64 {
-        self.messages
-    }
-
-    /// What was echoed since the last call.
-    pub(crate) fn take_counts(&mut self) -> Counts {
-        std::mem::take(&mut self.counts)
     }
 
     /// Whether a pong arrived since the last call; clears the flag.
@@ -154,52 +151,42 @@ impl Protocol {
         std::mem::take(&mut self.pong)
     }
 
-    /// Starts a server-side close: writes the close frame and from now on waits
-    /// only for the client's close.
-    pub(crate) fn close(&mut self, close_code: u16, reason: &str, out: &mut Vec<u8>) {
-        if !self.closing {
-            write_close(out, Some(close_code), reason.as_bytes());
-            self.closing = true;
-            self.server_close_code = Some(close_code);
-        }
-    }
-
-    /// Processes bytes from the client (unmasking them in place) and appends to
-    /// `out` whatever must be sent back.
-    pub(crate) fn feed(&mut self, input: &mut [u8], out: &mut Vec<u8>) -> Outcome {
+    /// Processes bytes from the client (unmasking them in place): answers
+    /// control frames through `out` and hands each checked piece of data to
+    /// `stage`, at `now`.
+    pub(crate) fn feed<S: Stage>(
+        &mut self,
+        input: &mut [u8],
+        out: &mut Output,
+        stage: &mut S,
+        now: Instant,
+    ) -> Outcome {
         let mut position = 0;
-        let mut failed = None;
         loop {
+            // A violation after the server's close frame leaves nothing to wait for.
+            let closing = out.is_closed();
             let result = match self.frame {
-                None if position == input.len() => break,
-                None => self.read_header(input, &mut position),
-                Some(_) => self.read_payload(input, &mut position, out),
+                None if position == input.len() => return Outcome::Continue,
+                None => self.read_header(input, &mut position, closing),
+                Some(_) => self.read_payload(input, &mut position, out, stage, now),
             };
             match result {
                 Ok(Step::More) => {}
-                Ok(Step::NeedInput) => break,
+                Ok(Step::NeedInput) => return Outcome::Continue,
                 Ok(Step::Closed(close_code)) => return Outcome::PeerClosed(close_code),
-                Err(_) if self.closing => return Outcome::Abort,
+                Ok(Step::Drop) => return Outcome::Drop,
+                Err(_) if closing => return Outcome::Abort,
                 Err(Problem::BadClose(Violation(close_code, reason))) => {
-                    self.close(close_code, &reason, out);
+                    out.close(close_code, &reason);
                     return Outcome::PeerClosed(None);
                 }
-                Err(Problem::Violation(Violation(close_code, reason))) => {
-                    // The rest of the input may hold the client's close reply.
-                    self.close(close_code, &reason, out);
-                    failed = Some(close_code);
-                }
+                // The rest of the input may hold the client's close reply.
+                Err(Problem::Violation(Violation(close_code, reason))) => out.close(close_code, &reason),
             }
         }
-        failed.map_or(Outcome::Continue, Outcome::Failed)
     }
 
-    /// The code of the close frame the server sent, if it has sent one.
-    pub(crate) fn server_close_code(&self) -> Option<u16> {
-        self.server_close_code
-    }
-
-    fn read_header(&mut self, input: &[u8], position: &mut usize) -> Result<Step, Problem> {
+    fn read_header(&mut self, input: &[u8], position: &mut usize, closing: bool) -> Result<Step, Problem> {
         let need = |header: &[u8]| match header.len() {
             0 | 1 => 2,
             _ => {
@@ -238,24 +225,37 @@ impl Protocol {
         let (first, second) = (header[0], header[1]);
         let (length, mask_at) = match second & 0x7f {
             126 => (u64::from(u16::from_be_bytes([header[2], header[3]])), 4),
-            127 => (u64::from_be_bytes(header[2..10].try_into().expect("eight length bytes")), 10),
+            127 => (
+                u64::from_be_bytes([
+                    header[2], header[3], header[4], header[5], header[6], header[7], header[8], header[9],
+                ]),
+                10,
+            ),
             short => (u64::from(short), 2),
         };
         debug_assert_eq!(mask_at + 4, header_len);
         let frame = Frame {
             opcode: first & 0x0f,
             fin: first & 0x80 != 0,
-            mask: header[mask_at..mask_at + 4].try_into().expect("four mask bytes"),
+            compressed: first & 0x40 != 0,
+            mask: [header[mask_at], header[mask_at + 1], header[mask_at + 2], header[mask_at + 3]],
             mask_offset: 0,
             remaining: length,
             // While closing, data is dropped; control frames still count.
-            skip: self.closing && first & 0x08 == 0,
+            skip: closing && first & 0x08 == 0,
         };
         // After a violation in this header, the rest of the frame is skipped
         // so that the client's close reply can still be read.
         self.frame = Some(Frame { skip: true, ..frame });
-        if first & 0x70 != 0 {
-            return Err(Violation::protocol("reserved bits set without a negotiated extension").into());
+        // RSV1 marks a compressed message, on its first frame only.
+        let compressed = first & 0x40 != 0;
+        let compressible = self.inflater.is_some() && matches!(first & 0x0f, OP_TEXT | OP_BINARY);
+        if first & 0x30 != 0 || (compressed && !compressible) {
+            let reason = match self.inflater {
+                Some(_) => "RSV1 is only for the first frame of a compressed message; RSV2 and RSV3 are unused",
+                None => "reserved bits set without a negotiated extension",
+            };
+            return Err(Violation::protocol(reason).into());
         }
         if length >> 63 != 0 {
             return Err(Violation::protocol("frame length has its most significant bit set").into());
@@ -274,7 +274,7 @@ impl Protocol {
                 }
                 self.control_len = 0;
             }
-            OP_TEXT | OP_BINARY | OP_CONTINUATION if !self.closing => self.start_data(&frame)?,
+            OP_TEXT | OP_BINARY | OP_CONTINUATION if !closing => self.start_data(&frame, header_len)?,
             OP_TEXT | OP_BINARY | OP_CONTINUATION => {}
             reserved => return Err(Violation::protocol(format!("reserved opcode {reserved:#x}")).into()),
         }
@@ -283,7 +283,7 @@ impl Protocol {
     }
 
     /// Checks a data frame against the message in progress and the size limit.
-    fn start_data(&mut self, frame: &Frame) -> Result<(), Violation> {
+    fn start_data(&mut self, frame: &Frame, header_len: usize) -> Result<(), Violation> {
         let message = match (frame.opcode, self.message.as_mut()) {
             (OP_CONTINUATION, Some(message)) => message,
             (OP_CONTINUATION, None) => {
@@ -294,22 +294,40 @@ impl Protocol {
             }
             (opcode, None) => self.message.insert(Message {
                 text: opcode == OP_TEXT,
+                compressed: frame.compressed,
                 size: 0,
+                wire: 0,
+                on_wire: 0,
                 utf8: Utf8Stream::default(),
-                started: false,
+                delivered: false,
             }),
         };
+        message.on_wire = message.on_wire.saturating_add(header_len as u64).saturating_add(frame.remaining);
+        if message.compressed {
+            // What matters is the size once decompressed, counted as it is
+            // produced; the wire size is bounded only loosely, allowing for
+            // data that compression makes a little larger.
+            message.wire = message.wire.saturating_add(frame.remaining);
+            if message.wire > self.max_message_bytes.saturating_add(self.max_message_bytes / 8).saturating_add(1024) {
+                return Err(too_big(self.max_message_bytes));
+            }
+            return Ok(());
+        }
         message.size = message.size.saturating_add(frame.remaining);
         if message.size > self.max_message_bytes {
-            return Err(Violation(
-                code::TOO_BIG,
-                format!("message too big: the limit is {} bytes", self.max_message_bytes),
-            ));
+            return Err(too_big(self.max_message_bytes));
         }
         Ok(())
     }
 
-    fn read_payload(&mut self, input: &mut [u8], position: &mut usize, out: &mut Vec<u8>) -> Result<Step, Problem> {
+    fn read_payload<S: Stage>(
+        &mut self,
+        input: &mut [u8],
+        position: &mut usize,
+        out: &mut Output,
+        stage: &mut S,
+        now: Instant,
+    ) -> Result<Step, Problem> {
         let frame = self.frame.as_mut().expect("a frame is being read");
         let available = (input.len() - *position) as u64;
         let take = frame.remaining.min(available) as usize;
@@ -339,59 +357,114 @@ impl Protocol {
             }
             return self.control_frame(frame.opcode, out);
         }
-        if !self.closing {
-            self.echo_piece(piece, frame_done && frame.fin, out)?;
+        // A stage may have closed since this frame began: its rest is dropped.
+        if out.is_closed() {
+            return Ok(next);
         }
-        Ok(next)
+        let ends_message = frame_done && frame.fin;
+        if self.message.as_ref().is_some_and(|message| message.compressed) {
+            return match self.inflate(piece, ends_message, out, stage, now) {
+                Ok(()) | Err(Halt::Closed) => Ok(next),
+                Err(Halt::Drop) => Ok(Step::Drop),
+                Err(Halt::Violation(violation)) => Err(violation.into()),
+            };
+        }
+        match self.deliver(piece, ends_message, out, stage, now)? {
+            Action::Continue => Ok(next),
+            Action::Drop => Ok(Step::Drop),
+        }
     }
 
-    /// Echoes one piece of a data message as one frame of the reply.
-    fn echo_piece(&mut self, piece: &[u8], ends_message: bool, out: &mut Vec<u8>) -> Result<(), Violation> {
+    /// Decompresses a piece of a compressed message and hands each step of
+    /// the result on, checking the size limit as the bytes are produced.
+    fn inflate<S: Stage>(
+        &mut self,
+        piece: &[u8],
+        ends_message: bool,
+        out: &mut Output,
+        stage: &mut S,
+        now: Instant,
+    ) -> Result<(), Halt> {
+        let Some(mut inflater) = self.inflater.take() else {
+            return Err(Halt::Violation(Violation::protocol("a compressed frame without a negotiated extension")));
+        };
+        let limit = self.max_message_bytes;
+        let result = inflater.inflate(
+            piece,
+            ends_message,
+            |chunk| {
+                if out.is_closed() {
+                    return Err(Halt::Closed);
+                }
+                // The part within the limit is handed on (and checked) first, as
+                // it would be had the output come in smaller steps; then 1009.
+                let message = self.message.as_mut().expect("a message is in progress");
+                let room = usize::try_from(limit.saturating_sub(message.size)).unwrap_or(usize::MAX);
+                let within = &chunk[..chunk.len().min(room)];
+                message.size = message.size.saturating_add(within.len() as u64);
+                if self.deliver(within, false, out, stage, now).map_err(Halt::Violation)? == Action::Drop {
+                    return Err(Halt::Drop);
+                }
+                if within.len() < chunk.len() {
+                    return Err(Halt::Violation(too_big(limit)));
+                }
+                Ok(())
+            },
+            |_| Halt::Violation(Violation(code::INVALID_PAYLOAD, "compressed data that does not inflate".into())),
+        );
+        self.inflater = Some(inflater);
+        result?;
+        if !ends_message || out.is_closed() {
+            return Ok(());
+        }
+        match self.deliver(&[], true, out, stage, now).map_err(Halt::Violation)? {
+            Action::Continue => Ok(()),
+            Action::Drop => Err(Halt::Drop),
+        }
+    }
+
+    /// Checks one piece of a data message and hands it to the stage.
+    fn deliver<S: Stage>(
+        &mut self,
+        piece: &[u8],
+        ends_message: bool,
+        out: &mut Output,
+        stage: &mut S,
+        now: Instant,
+    ) -> Result<Action, Violation> {
         let message = self.message.as_mut().expect("a message is in progress");
         let invalid = |_: InvalidUtf8| Violation(code::INVALID_PAYLOAD, "text message is not valid UTF-8".into());
-        let (held, body) = if message.text {
+        let (held, held_len, body) = if message.text {
             let checked = message.utf8.check(piece).map_err(invalid)?;
             if ends_message && !message.utf8.is_at_boundary() {
                 return Err(invalid(InvalidUtf8));
             }
-            (checked.completed, (checked.completed_len, &piece[checked.complete_from..checked.complete_to]))
+            (checked.completed, checked.completed_len, &piece[checked.complete_from..checked.complete_to])
         } else {
-            ([0; 4], (0, piece))
+            ([0; 4], 0, piece)
         };
-        let (held_len, body) = body;
-        let length = held_len + body.len();
-        if length == 0 && !ends_message {
-            return Ok(());
+        if held_len + body.len() == 0 && !ends_message {
+            return Ok(Action::Continue);
         }
-        let opcode = match (message.started, message.text) {
-            (true, _) => OP_CONTINUATION,
-            (false, true) => OP_TEXT,
-            (false, false) => OP_BINARY,
+        let piece = Piece {
+            text: message.text,
+            compressed: message.compressed,
+            on_wire: message.on_wire,
+            first: !message.delivered,
+            last: ends_message,
+            parts: [&held[..held_len], body],
         };
-        write_header(out, ends_message, opcode, length as u64);
-        out.extend_from_slice(&held[..held_len]);
-        out.extend_from_slice(body);
-        message.started = true;
-        let (messages, bytes) = match message.text {
-            true => (&mut self.counts.text_messages, &mut self.counts.text_bytes),
-            false => (&mut self.counts.binary_messages, &mut self.counts.binary_bytes),
-        };
-        *bytes += length as u64;
+        message.delivered = true;
         if ends_message {
-            *messages += 1;
             self.message = None;
-            self.messages += 1;
         }
-        Ok(())
+        Ok(stage.data(piece, out, now))
     }
 
-    fn control_frame(&mut self, opcode: u8, out: &mut Vec<u8>) -> Result<Step, Problem> {
+    fn control_frame(&mut self, opcode: u8, out: &mut Output) -> Result<Step, Problem> {
         let payload = &self.control[..usize::from(self.control_len)];
         match opcode {
-            OP_PING if !self.closing => {
-                write_header(out, true, OP_PONG, payload.len() as u64);
-                out.extend_from_slice(payload);
-            }
+            OP_PING => out.pong(payload),
             OP_PONG => self.pong = true,
             OP_CLOSE => {
                 let close_code = match payload {
@@ -410,12 +483,9 @@ impl Protocol {
                         Some(close_code)
                     }
                 };
-                if !self.closing {
-                    // Echo the client's code and reason back, completing the handshake.
-                    write_header(out, true, OP_CLOSE, payload.len() as u64);
-                    out.extend_from_slice(payload);
-                    self.closing = true;
-                }
+                // Echo the client's code and reason back, completing the
+                // handshake (nothing is sent if the server closed first).
+                out.reply_close(payload);
                 return Ok(Step::Closed(close_code));
             }
             _ => {}
@@ -424,124 +494,52 @@ impl Protocol {
     }
 }
 
-enum Step {
-    More,
-    NeedInput,
-    Closed(Option<u16>),
-}
-
-/// Codes a peer may send (RFC 6455 section 7.4.1 and the IANA registry).
-pub(crate) fn is_valid_close_code(close_code: u16) -> bool {
-    matches!(close_code, 1000..=1003 | 1007..=1014 | 3000..=4999)
-}
-
-/// Appends an unmasked server frame header.
-pub(crate) fn write_header(out: &mut Vec<u8>, fin: bool, opcode: u8, length: u64) {
-    out.push(if fin { 0x80 } else { 0 } | opcode);
-    match length {
-        0..=125 => out.push(length as u8),
-        126..=0xffff => {
-            out.push(126);
-            out.extend_from_slice(&(length as u16).to_be_bytes());
-        }
-        _ => {
-            out.push(127);
-            out.extend_from_slice(&length.to_be_bytes());
-        }
-    }
-}
-
-/// Appends a ping with an empty payload.
-pub(crate) fn write_ping(out: &mut Vec<u8>) {
-    write_header(out, true, OP_PING, 0);
-}
-
-/// Appends a close frame; the reason is cut to fit the 125-byte control payload.
-pub(crate) fn write_close(out: &mut Vec<u8>, close_code: Option<u16>, reason: &[u8]) {
-    let Some(close_code) = close_code else {
-        write_header(out, true, OP_CLOSE, 0);
-        return;
-    };
-    let mut reason_len = reason.len().min(MAX_CONTROL - 2);
-    // Never cut inside a character.
-    while reason_len < reason.len() && reason_len > 0 && (reason[reason_len] & 0xc0) == 0x80 {
-        reason_len -= 1;
-    }
-    write_header(out, true, OP_CLOSE, 2 + reason_len as u64);
-    out.extend_from_slice(&close_code.to_be_bytes());
-    out.extend_from_slice(&reason[..reason_len]);
-}
-
-/// XORs `data` with the mask, starting `offset` bytes into it; eight bytes at a
-/// time where it can.
-fn unmask(data: &mut [u8], mask: [u8; 4], offset: usize) {
-    let rotated: [u8; 4] = std::array::from_fn(|i| mask[(offset + i) % 4]);
-    let wide = u64::from_ne_bytes([
-        rotated[0], rotated[1], rotated[2], rotated[3], rotated[0], rotated[1], rotated[2], rotated[3],
-    ]);
-    let mut chunks = data.chunks_exact_mut(8);
-    for chunk in &mut chunks {
-        let value = u64::from_ne_bytes(chunk.try_into().expect("eight bytes")) ^ wide;
-        chunk.copy_from_slice(&value.to_ne_bytes());
-    }
-    for (i, byte) in chunks.into_remainder().iter_mut().enumerate() {
-        *byte ^= rotated[i % 4];
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::frame::{client_frame, parse_server_frames};
+    use super::super::stage::Echo;
     use super::*;
 
     const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
     /// A masked client frame.
     fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
-        let mut bytes = vec![first];
-        match payload.len() {
-            n @ 0..=125 => bytes.push(0x80 | n as u8),
-            n @ 126..=0xffff => {
-                bytes.push(0x80 | 126);
-                bytes.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                bytes.push(0x80 | 127);
-                bytes.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        bytes.extend_from_slice(&MASK);
-        bytes.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
-        bytes
+        client_frame(first, payload, MASK)
     }
 
-    /// Server frames as (first byte, payload).
-    fn parse(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
-        let mut frames = Vec::new();
-        while !bytes.is_empty() {
-            let (length, start) = match bytes[1] {
-                126 => (usize::from(u16::from_be_bytes([bytes[2], bytes[3]])), 4),
-                127 => (u64::from_be_bytes(bytes[2..10].try_into().unwrap()) as usize, 10),
-                n => (usize::from(n), 2),
-            };
-            frames.push((bytes[0], bytes[start..start + length].to_vec()));
-            bytes = &bytes[start + length..];
+    /// One connection's engine on the plain echo.
+    struct Connection {
+        protocol: Protocol,
+        out: Output,
+    }
+
+    impl Connection {
+        fn new(max_message_bytes: u64) -> Connection {
+            Connection { protocol: Protocol::new(max_message_bytes, None), out: Output::new(Vec::new(), None) }
         }
-        frames
+
+        fn feed(&mut self, bytes: &[u8]) -> Outcome {
+            self.protocol.feed(&mut bytes.to_vec(), &mut self.out, &mut Echo, Instant::now())
+        }
+
+        /// The server frames written so far, as (first byte, payload).
+        fn frames(&self) -> Vec<(u8, Vec<u8>)> {
+            let frames = parse_server_frames(self.out.bytes()).unwrap();
+            frames.into_iter().map(|frame| (frame.first, frame.payload)).collect()
+        }
     }
 
     /// Feeds `input` in pieces of `chunk` bytes; returns the output frames and the last outcome.
-    fn run(input: &[u8], chunk: usize) -> (Vec<(u8, Vec<u8>)>, Outcome) {
-        let mut protocol = Protocol::new(1 << 20);
-        let mut out = Vec::new();
+    fn run(input: &[u8], chunk: usize) -> (Vec<(u8, Vec<u8>)>, Outcome, Connection) {
+        let mut connection = Connection::new(1 << 20);
         let mut outcome = Outcome::Continue;
         for piece in input.chunks(chunk.max(1)) {
-            let mut piece = piece.to_vec();
-            outcome = protocol.feed(&mut piece, &mut out);
+            outcome = connection.feed(piece);
             if outcome != Outcome::Continue {
                 break;
             }
         }
-        (parse(&out), outcome)
+        (connection.frames(), outcome, connection)
     }
 
     /// The payloads of the echoed frames, joined into messages.
@@ -571,7 +569,7 @@ mod tests {
         input.extend(frame(0x82, &binary));
         input.extend(frame(0x81, b""));
         for chunk in [1, 2, 3, 7, 64, 1000] {
-            let (frames, outcome) = run(&input, chunk);
+            let (frames, outcome, _) = run(&input, chunk);
             assert_eq!(outcome, Outcome::Continue);
             let expected = vec![(1, text.to_vec()), (2, binary.clone()), (1, vec![])];
             assert_eq!(messages(&frames), expected, "reads of {chunk} bytes");
@@ -580,7 +578,7 @@ mod tests {
 
     #[test]
     fn a_whole_frame_in_one_read_is_echoed_as_one_frame() {
-        let (frames, _) = run(&frame(0x81, b"hello"), 1000);
+        let (frames, _, _) = run(&frame(0x81, b"hello"), 1000);
         assert_eq!(frames, [(0x81, b"hello".to_vec())]);
     }
 
@@ -588,9 +586,10 @@ mod tests {
     fn fragmented_messages_with_pings_between_are_echoed_whole_and_pings_answered() {
         let mut input = frame(0x01, b"frag");
         input.extend(frame(0x89, b"ping!"));
+        input.extend(frame(0x00, b""));
         input.extend(frame(0x00, b"men"));
         input.extend(frame(0x80, b"ted"));
-        let (frames, _) = run(&input, 1000);
+        let (frames, _, _) = run(&input, 1000);
         assert!(frames.contains(&(0x8a, b"ping!".to_vec())));
         assert_eq!(messages(&frames), [(1, b"fragmented".to_vec())]);
     }
@@ -599,10 +598,10 @@ mod tests {
     fn the_clients_close_is_echoed_with_its_code_and_reason() {
         let mut payload = 4001u16.to_be_bytes().to_vec();
         payload.extend_from_slice(b"bye");
-        let (frames, outcome) = run(&frame(0x88, &payload), 1000);
+        let (frames, outcome, _) = run(&frame(0x88, &payload), 1000);
         assert_eq!(frames, [(0x88, payload)]);
         assert_eq!(outcome, Outcome::PeerClosed(Some(4001)));
-        let (frames, outcome) = run(&frame(0x88, b""), 1000);
+        let (frames, outcome, _) = run(&frame(0x88, b""), 1000);
         assert_eq!(frames, [(0x88, vec![])]);
         assert_eq!(outcome, Outcome::PeerClosed(None));
     }
@@ -633,16 +632,18 @@ mod tests {
             ([frame(0x01, &[0xce]), frame(0x80, b"")].concat(), 1007),
         ];
         for (input, code) in cases {
-            let (frames, outcome) = run(&input, 1000);
+            let (frames, outcome, connection) = run(&input, 1000);
             let expected = match input[0] & 0x0f {
                 // A bad close frame is the client's last word: no reply will follow.
                 0x8 => Outcome::PeerClosed(None),
                 // After an unmasked frame nothing can be parsed, so the server gives
                 // up at once rather than wait for a reply it cannot recognise.
                 _ if input[1] & 0x80 == 0 => Outcome::Abort,
-                _ => Outcome::Failed(code),
+                // Otherwise the server waits for the client's close reply.
+                _ => Outcome::Continue,
             };
             assert_eq!(outcome, expected, "{input:x?}");
+            assert_eq!(connection.out.server_close_code(), Some(code), "{input:x?}");
             let (first, payload) = frames.last().unwrap();
             assert_eq!(*first, 0x88);
             assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), code);
@@ -651,13 +652,13 @@ mod tests {
 
     #[test]
     fn a_message_one_byte_over_the_limit_gets_1009_before_any_of_it_is_echoed() {
-        let mut protocol = Protocol::new(10);
-        let mut out = Vec::new();
-        assert_eq!(protocol.feed(&mut frame(0x82, &[1; 10]), &mut out), Outcome::Continue);
-        out.clear();
-        let mut over = [frame(0x02, &[1; 6]), frame(0x80, &[1; 5])].concat();
-        assert_eq!(protocol.feed(&mut over, &mut out), Outcome::Failed(1009));
-        let frames = parse(&out);
+        let mut connection = Connection::new(10);
+        assert_eq!(connection.feed(&frame(0x82, &[1; 10])), Outcome::Continue);
+        connection.out.written();
+        let over = [frame(0x02, &[1; 6]), frame(0x80, &[1; 5])].concat();
+        assert_eq!(connection.feed(&over), Outcome::Continue);
+        assert_eq!(connection.out.server_close_code(), Some(1009));
+        let frames = connection.frames();
         // The first fragment was within the limit and was echoed; then the close.
         assert_eq!(frames[0], (0x02, vec![1; 6]));
         assert_eq!(frames[1].0, 0x88);
@@ -669,72 +670,50 @@ mod tests {
         let mut input = frame(0x83, b"reserved");
         input.extend(frame(0x88, &1002u16.to_be_bytes()));
         for split in [input.len(), frame(0x83, b"reserved").len(), 3] {
-            let mut protocol = Protocol::new(1 << 20);
-            let mut out = Vec::new();
+            let mut connection = Connection::new(1 << 20);
             let (first, second) = input.split_at(split);
-            let mut outcomes = vec![protocol.feed(&mut first.to_vec(), &mut out)];
+            let mut outcomes = vec![connection.feed(first)];
             if !second.is_empty() {
-                outcomes.push(protocol.feed(&mut second.to_vec(), &mut out));
+                outcomes.push(connection.feed(second));
             }
             assert_eq!(outcomes.last(), Some(&Outcome::PeerClosed(Some(1002))), "split at {split}");
-            assert_eq!(protocol.server_close_code(), Some(1002));
-            assert_eq!(parse(&out).len(), 1, "only the server's close frame is sent");
+            assert_eq!(connection.out.server_close_code(), Some(1002));
+            assert_eq!(connection.frames().len(), 1, "only the server's close frame is sent");
         }
     }
 
     #[test]
     fn a_frame_skipped_while_closing_waits_for_the_rest_of_its_payload() {
-        let mut protocol = Protocol::new(1 << 20);
-        let mut out = Vec::new();
+        let mut connection = Connection::new(1 << 20);
         let bad = frame(0x87, &[0; 40]);
         // The reserved opcode is seen, but only half of its payload has arrived.
-        assert_eq!(protocol.feed(&mut bad[..20].to_vec(), &mut out), Outcome::Failed(1002));
-        assert_eq!(protocol.feed(&mut bad[20..].to_vec(), &mut out), Outcome::Continue);
-        let mut reply = frame(0x88, &1002u16.to_be_bytes());
-        assert_eq!(protocol.feed(&mut reply, &mut out), Outcome::PeerClosed(Some(1002)));
+        assert_eq!(connection.feed(&bad[..20]), Outcome::Continue);
+        assert_eq!(connection.out.server_close_code(), Some(1002));
+        assert_eq!(connection.feed(&bad[20..]), Outcome::Continue);
+        assert_eq!(connection.feed(&frame(0x88, &1002u16.to_be_bytes())), Outcome::PeerClosed(Some(1002)));
     }
 
     #[test]
     fn a_server_close_waits_for_the_reply_and_sends_no_more_data() {
-        let mut protocol = Protocol::new(1 << 20);
-        let mut out = Vec::new();
-        protocol.close(code::GOING_AWAY, "server shutting down", &mut out);
-        let frames = parse(&out);
+        let mut connection = Connection::new(1 << 20);
+        connection.out.close(code::GOING_AWAY, "server shutting down");
+        let frames = connection.frames();
         assert_eq!(frames[0].0, 0x88);
         assert_eq!(&frames[0].1[2..], b"server shutting down");
-        out.clear();
+        connection.out.written();
         let mut input = frame(0x81, b"late");
+        input.extend(frame(0x89, b"late ping"));
         input.extend(frame(0x88, &1001u16.to_be_bytes()));
-        assert_eq!(protocol.feed(&mut input, &mut out), Outcome::PeerClosed(Some(1001)));
-        assert!(out.is_empty(), "nothing is echoed or replied after the server's close");
+        assert_eq!(connection.feed(&input), Outcome::PeerClosed(Some(1001)));
+        assert!(connection.out.is_empty(), "nothing is echoed or replied after the server's close");
     }
 
     #[test]
     fn long_payloads_use_the_extended_lengths() {
         for length in [125usize, 126, 65535, 65536] {
             let payload = vec![7u8; length];
-            let (frames, _) = run(&frame(0x82, &payload), 4096);
+            let (frames, _, _) = run(&frame(0x82, &payload), 4096);
             assert_eq!(messages(&frames), [(2, payload)], "length {length}");
-        }
-    }
-
-    #[test]
-    fn close_reasons_are_cut_to_fit_without_splitting_characters() {
-        let mut out = Vec::new();
-        write_close(&mut out, Some(1000), "é".repeat(100).as_bytes());
-        let frames = parse(&out);
-        assert_eq!(frames[0].1.len(), 2 + 122);
-        assert!(std::str::from_utf8(&frames[0].1[2..]).is_ok());
-    }
-
-    #[test]
-    fn unmasking_matches_the_bytewise_definition_at_every_offset() {
-        let data: Vec<u8> = (0..37).collect();
-        for offset in 0..4 {
-            let mut fast = data.clone();
-            unmask(&mut fast, MASK, offset);
-            let slow: Vec<u8> = data.iter().enumerate().map(|(i, b)| b ^ MASK[(offset + i) % 4]).collect();
-            assert_eq!(fast, slow);
         }
     }
 }

@@ -1,46 +1,46 @@
-//! The seam between the echo loop and what an endpoint adds to it: `/ws` adds
-//! nothing ([`Echo`]); `/ws/lab` obeys commands (`lab.rs`). The loop stays one
-//! piece of code for both, and the plain echo pays nothing for the lab: its
-//! stage's methods are empty and compile away.
+//! The seam between the protocol engine and what an endpoint does with the
+//! messages it reads: `/ws` echoes each piece as it arrives ([`Echo`]);
+//! `/ws/lab` obeys commands (`lab.rs`). The engine calls the stage in the order
+//! the client's frames arrive, so a stage acts before anything later in the
+//! same read is looked at. The plain echo pays nothing for the seam: its
+//! methods are tiny and inline into the engine.
 
 use tokio::time::Instant;
 
-use super::protocol::Protocol;
+use super::output::{Output, Piece};
 
-/// What the echo loop must do after a stage ran.
+/// What the engine must do after a stage ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Action {
-    /// Carry on.
+    /// Carry on. (A stage that closed has written its close frame through
+    /// [`Output::close`]; the engine sees that and waits for the reply.)
     Continue,
-    /// The stage wrote a close frame with this code (through [`Protocol::close`]);
-    /// wait for the client's reply as after any server close.
-    Closed(u16),
     /// Send what is already in the output, then end TCP without a close frame.
     Drop,
 }
 
-/// Something that watches, and may rewrite, what the protocol sends.
+/// What an endpoint does with the client's messages.
 pub(crate) trait Stage: Send {
-    /// Called after the protocol appended frames to `out`, starting at `from`
-    /// (everything before `from` is already settled). Whole frames only.
-    fn outgoing(&mut self, out: &mut Vec<u8>, from: usize, protocol: &mut Protocol, now: Instant) -> Action;
+    /// A checked piece of a data message arrived.
+    fn data(&mut self, piece: Piece<'_>, out: &mut Output, now: Instant) -> Action;
 
     /// When [`Stage::wake`] next has something to do.
     fn deadline(&self) -> Option<Instant>;
 
-    /// Does what is due at `now`, appending to `out`.
-    fn wake(&mut self, out: &mut Vec<u8>, protocol: &mut Protocol, now: Instant) -> Action;
+    /// Does what is due at `now`.
+    fn wake(&mut self, out: &mut Output, now: Instant) -> Action;
 
     /// A pong arrived from the client at `now`.
-    fn pong(&mut self, out: &mut Vec<u8>, now: Instant);
+    fn pong(&mut self, out: &mut Output, now: Instant);
 }
 
-/// The plain echo: every frame goes out as the protocol wrote it.
+/// The plain echo: every piece goes straight back.
 pub(crate) struct Echo;
 
 impl Stage for Echo {
     #[inline]
-    fn outgoing(&mut self, _: &mut Vec<u8>, _: usize, _: &mut Protocol, _: Instant) -> Action {
+    fn data(&mut self, piece: Piece<'_>, out: &mut Output, _: Instant) -> Action {
+        out.echo(piece);
         Action::Continue
     }
 
@@ -50,10 +50,10 @@ impl Stage for Echo {
     }
 
     #[inline]
-    fn wake(&mut self, _: &mut Vec<u8>, _: &mut Protocol, _: Instant) -> Action {
+    fn wake(&mut self, _: &mut Output, _: Instant) -> Action {
         Action::Continue
     }
 
     #[inline]
-    fn pong(&mut self, _: &mut Vec<u8>, _: Instant) {}
+    fn pong(&mut self, _: &mut Output, _: Instant) {}
 }

@@ -73,6 +73,54 @@ impl Drop for Running {
     }
 }
 
+/// The real backend binary running as its own process on a loopback port, so
+/// that its memory can be read apart from the test's own; killed on drop.
+pub struct Process {
+    child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl Process {
+    /// Starts `target/.../backend --addr 127.0.0.1:0` with `args` and waits
+    /// until it says where it listens.
+    pub fn start(args: &[&str]) -> Process {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_backend"))
+            .args(["--addr", "127.0.0.1:0", "--dist", "/nonexistent-dist"])
+            .args(args)
+            .env("RUST_LOG", "warn,backend::server=info")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the backend binary");
+        let stdout = child.stdout.take().expect("the backend's output");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let marker = "listening on http://";
+        let addr = loop {
+            let line = lines.next().expect("the backend exited before it was listening").unwrap();
+            if let Some(at) = line.find(marker) {
+                break line[at + marker.len()..].split_whitespace().next().unwrap().parse().unwrap();
+            }
+        };
+        // Drain the log so the backend never blocks writing it.
+        std::thread::spawn(move || lines.for_each(drop));
+        Process { child, addr }
+    }
+
+    /// The process's resident memory, in bytes.
+    pub fn resident_bytes(&self) -> usize {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|line| line.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse::<usize>().unwrap() * 1024
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Reads the next data message, skipping control frames, failing after 5 s.
 pub async fn next_message(client: &mut Client) -> Message {
     use futures_util::StreamExt;

@@ -1,0 +1,11 @@
+//! The streaming UTF-8 validator against `std::str::from_utf8` on the whole message.
+//! The body is `backend::fuzzing::targets::utf8`, which the stable tests also
+//! run on every committed regression input.
+
+#![no_main]
+// Our code has no unsafe; `fuzz_target!` expands to an `unsafe extern "C"`
+// entry point that libFuzzer calls, so unsafe code is denied rather than
+// forbidden, which lets the macro's own `#[allow]` stand.
+#![forbid(unsafe_code)]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| backend::fuzzing::targets::utf8(data));
