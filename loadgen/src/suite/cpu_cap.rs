@@ -27,8 +27,22 @@ pub enum CapMethod {
 
 /// Where the cgroup v1 `cpu` controller is mounted.
 const CGROUP_CPU: &str = "/sys/fs/cgroup/cpu";
-/// The quota's period, in microseconds (the kernel's default).
-const PERIOD_US: u64 = 100_000;
+/// The quota's period, in microseconds: a tenth of the kernel's default.
+/// With the default 100 ms a 25 % quota runs the server for 25 ms and then
+/// stops it for 75 ms, so every message that arrives in the pause waits for
+/// it and p99 / p50 measures the throttle's rhythm rather than how fairly
+/// the server shares the CPU it gets. A 10 ms period keeps the same share
+/// with pauses of 7.5 ms, closer to a slower CPU.
+const PERIOD_US: u64 = 10_000;
+/// The kernel refuses a quota below 1 ms, so small shares get a longer period.
+const MIN_QUOTA_US: u64 = 1_000;
+
+/// The period and quota for `percent` of one core, in microseconds.
+fn period_and_quota(percent: u32) -> (u64, u64) {
+    let percent = u64::from(percent.max(1));
+    let period = PERIOD_US.max((MIN_QUOTA_US * 100).div_ceil(percent));
+    (period, period * percent / 100)
+}
 
 /// A CPU cap, ready to wrap server commands; a cgroup is removed when this is dropped.
 #[derive(Debug)]
@@ -85,15 +99,19 @@ impl CpuCap {
                 "no cgroup v1 cpu controller at {CGROUP_CPU} (cpu.cfs_quota_us is missing; cap with --overload-cap hog)"
             ));
         }
-        let dir = root.join(format!("loadgen-{}", std::process::id()));
+        // One suite may hold a cap per scenario, one after the other.
+        static MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let serial = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = root.join(format!("loadgen-{}-{serial}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|err| format!("cannot make the cgroup {}: {err}", dir.display()))?;
         let cap = CpuCap::Cgroup { dir: dir.clone(), percent };
         let write = |file: &str, value: u64| {
             std::fs::write(dir.join(file), value.to_string())
                 .map_err(|err| format!("cannot write {}: {err}", dir.join(file).display()))
         };
-        write("cpu.cfs_period_us", PERIOD_US)?;
-        write("cpu.cfs_quota_us", PERIOD_US * u64::from(percent) / 100)?;
+        let (period, quota) = period_and_quota(percent);
+        write("cpu.cfs_period_us", period)?;
+        write("cpu.cfs_quota_us", quota)?;
         Ok(cap)
     }
 
@@ -101,7 +119,11 @@ impl CpuCap {
     pub fn describe(&self) -> String {
         match self {
             CpuCap::Cgroup { dir, percent } => {
-                format!("{percent} % of one core (cgroup v1 cpu quota, {})", dir.display())
+                let (period, quota) = period_and_quota(*percent);
+                format!(
+                    "{percent} % of one core (cgroup v1 cpu quota: {quota} us every {period} us, {})",
+                    dir.display()
+                )
             }
             CpuCap::Hogs { count, core, percent } => {
                 format!("about {percent} % of one core ({count} CPU hogs sharing core {core}; no cgroup)")
@@ -208,6 +230,15 @@ fn parse_effective_uid(status: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_quota_keeps_the_share_with_short_pauses() {
+        assert_eq!(period_and_quota(25), (10_000, 2_500));
+        assert_eq!(period_and_quota(100), (10_000, 10_000));
+        // 5 % of 10 ms would be below the kernel's 1 ms minimum.
+        assert_eq!(period_and_quota(5), (20_000, 1_000));
+        assert_eq!(period_and_quota(0), (100_000, 1_000));
+    }
 
     #[test]
     fn effective_uid_is_the_second_field() {

@@ -33,7 +33,7 @@ use std::time::Duration;
 pub use args::SuiteArgs;
 
 use args::{NodePeer, Scenario};
-use cpu_cap::CpuCap;
+use cpu_cap::{CapMethod, CpuCap};
 use rounds::Runner;
 use scenarios::{Timing, COMPRESSED_OFFER, CONNECTIONS, IN_FLIGHT, SIZE};
 use servers::{Launcher, Peer};
@@ -99,10 +99,24 @@ pub fn run(args: SuiteArgs) -> Result<(), String> {
         results.rate = rate;
     }
     if args.wants(Scenario::Handshakes) {
-        step(&format!("handshakes: {} workers, open + clean close", args.handshake_concurrency));
+        let cap = match args.handshake_quota {
+            0 => None,
+            quota => match CpuCap::new(CapMethod::Cgroup, quota, args.server_core) {
+                Ok((cap, _)) => Some(cap),
+                Err(why) => {
+                    println!(
+                        "\nsuite: handshakes: the server runs uncapped ({why}), so the generator may set the pace"
+                    );
+                    None
+                }
+            },
+        };
+        let at = cap.as_ref().map_or_else(|| "uncapped".to_owned(), CpuCap::describe);
+        step(&format!("handshakes: {} workers, open + clean close, server at {at}", args.handshake_concurrency));
         results.handshake_concurrency = args.handshake_concurrency;
+        results.handshake_cap = cap.as_ref().map(CpuCap::short);
         results.handshakes =
-            runner.rounds(&standard, None, |_| scenarios::handshakes(timing, args.handshake_concurrency));
+            runner.rounds(&standard, cap.as_ref(), |_| scenarios::handshakes(timing, args.handshake_concurrency));
     }
     if args.wants(Scenario::Idle) {
         step(&format!("idle: {} connections, server VmRSS before and after", args.idle_connections));

@@ -25,6 +25,8 @@ pub struct Results {
     pub handshakes: Rounds,
     /// The handshake scenario's workers.
     pub handshake_concurrency: u64,
+    /// How the server's CPU was capped in the handshake scenario, if it was.
+    pub handshake_cap: Option<String>,
     /// Idle memory.
     pub idle: Rounds,
     /// The overload scenario per connection count.
@@ -249,7 +251,8 @@ impl Results {
             Report::Handshakes { per_s, .. } => *per_s,
             _ => f64::NAN,
         };
-        let what = format!("handshakes, open + clean close, {} workers (/s)", self.handshake_concurrency);
+        let at = self.handshake_cap.as_deref().map_or_else(String::new, |cap| format!(", server at {cap}"));
+        let what = format!("handshakes, open + clean close, {} workers{at} (/s)", self.handshake_concurrency);
         let rust = self.handshakes.median(Peer::Rust, per_s);
         let node = self.handshakes.median(Peer::Websocket, per_s);
         rows.push(compare(&what, rust, Peer::Websocket, node, count, Some((">= 3x Node", rust / node >= 3.0))));
