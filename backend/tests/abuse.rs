@@ -257,6 +257,171 @@ async fn lab_connections_together_stay_within_the_lab_memory_budget() {
     still_serves(&server).await;
 }
 
+// ── Hostile frames against the engine, on the real binary ──
+//
+// Each of these runs the backend as its own process so that its memory and
+// open files can be read apart from the test's, and ends by checking that
+// both are back within bound and that a well-behaved client gets its echo.
+
+/// A well-behaved client's echo from `server`, by hand.
+async fn process_still_serves(server: &Process) {
+    let mut client = RawSocket::connect(server.addr).await;
+    client.send_frame(TEXT, b"still here").await;
+    let echo = tokio::time::timeout(Duration::from_secs(5), client.read_frame()).await;
+    assert_eq!(echo.expect("an echo within 5 s"), Some((1, b"still here".to_vec())));
+}
+
+/// Waits until the server holds no more descriptors than `baseline` (a
+/// connection's descriptor is closed just after its last frame is sent).
+async fn descriptors_back_to(server: &Process, baseline: usize) {
+    for _ in 0..100 {
+        if server.descriptors() <= baseline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the server holds {} descriptors, {baseline} before the attack", server.descriptors());
+}
+
+/// The server's memory and descriptors before an attack, after one echo has
+/// warmed it up.
+async fn baseline(server: &Process) -> (usize, usize) {
+    process_still_serves(server).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    (server.resident_bytes(), server.descriptors())
+}
+
+#[tokio::test]
+async fn a_ping_flood_from_a_client_that_never_reads_its_pongs_is_throttled_not_buffered() {
+    let server = Process::start(&[]);
+    let (memory, descriptors) = baseline(&server).await;
+    let mut socket = RawSocket::connect(server.addr).await;
+    let ping = masked_frame(0x89, &[0x55; 125]);
+    let batch: Vec<u8> = std::iter::repeat_n(ping.as_slice(), 1024).flatten().copied().collect();
+    // The server answers every ping, so a client that reads nothing fills
+    // the pongs' way back; then the server must stop reading rather than
+    // queue pongs. Loopback buffers hold some megabytes each way, so the
+    // client's writes stall after a few megabytes (8 MB here), not hundreds.
+    let mut sent = 0usize;
+    loop {
+        match tokio::time::timeout(Duration::from_millis(500), socket.stream.write_all(&batch)).await {
+            Ok(Ok(())) => sent += batch.len(),
+            Ok(Err(_)) | Err(_) => break,
+        }
+        assert!(sent < 256 << 20, "the server read {sent} bytes of pings while its pongs went unread");
+    }
+    let grown = server.resident_bytes().saturating_sub(memory);
+    assert!(grown < 4 << 20, "the server grew by {grown} bytes after {sent} bytes of pings");
+    process_still_serves(&server).await;
+    drop(socket);
+    descriptors_back_to(&server, descriptors).await;
+}
+
+#[tokio::test]
+async fn many_tiny_frames_are_echoed_as_they_come_and_never_held() {
+    let server = Process::start(&[]);
+    let (memory, descriptors) = baseline(&server).await;
+    let socket = RawSocket::connect(server.addr).await;
+    let (mut reader, mut writer) = socket.stream.into_split();
+    // 100,000 empty messages, then one message of 100,000 one-byte fragments.
+    const EMPTY: usize = 100_000;
+    const PIECES: usize = 100_000;
+    let sending = tokio::spawn(async move {
+        let empty = masked_frame(BINARY, b"");
+        let batch: Vec<u8> = std::iter::repeat_n(empty.as_slice(), 1000).flatten().copied().collect();
+        for _ in 0..EMPTY / 1000 {
+            writer.write_all(&batch).await.unwrap();
+        }
+        let mut fragments = masked_frame(0x02, b"x");
+        let middle = masked_frame(0x00, b"x");
+        for _ in 1..PIECES - 1 {
+            fragments.extend_from_slice(&middle);
+        }
+        fragments.extend_from_slice(&masked_frame(0x80, b"x"));
+        writer.write_all(&fragments).await.unwrap();
+        writer
+    });
+    let mut peak = 0usize;
+    let (mut empties, mut pieces) = (0usize, 0usize);
+    while pieces < PIECES {
+        let mut head = [0u8; 2];
+        tokio::time::timeout(Duration::from_secs(5), reader.read_exact(&mut head)).await.unwrap().unwrap();
+        let length = match head[1] & 0x7f {
+            126 => u64::from(reader.read_u16().await.unwrap()),
+            127 => reader.read_u64().await.unwrap(),
+            short => u64::from(short),
+        };
+        let mut payload = vec![0; usize::try_from(length).unwrap()];
+        reader.read_exact(&mut payload).await.unwrap();
+        if empties < EMPTY {
+            assert_eq!((head[0], payload.len()), (0x82, 0), "echo {empties} of the empty messages");
+            empties += 1;
+        } else {
+            // The pieces may come back joined into fewer frames, never more.
+            pieces += payload.len();
+            assert!(payload.iter().all(|&byte| byte == b'x'));
+        }
+        if (empties + pieces) % 20_000 == 0 {
+            peak = peak.max(server.resident_bytes());
+        }
+    }
+    let _writer = sending.await.unwrap();
+    let grown = peak.max(server.resident_bytes()).saturating_sub(memory);
+    assert!(grown < 4 << 20, "the server grew by {grown} bytes for 200,000 tiny frames");
+    process_still_serves(&server).await;
+    drop((reader, _writer));
+    descriptors_back_to(&server, descriptors).await;
+}
+
+#[tokio::test]
+async fn a_64_bit_length_is_refused_from_its_header_before_anything_is_allocated() {
+    let server = Process::start(&[]);
+    let (memory, descriptors) = baseline(&server).await;
+    // RFC 6455 5.2: the most significant bit of a 64-bit length must be 0.
+    // Any length over the message limit is 1009 at once: the server never
+    // waits for, or makes room for, the payload it announces.
+    for (length, code) in [(1u64 << 63, 1002), (u64::MAX, 1002), (1 << 40, 1009), ((1 << 20) + 1, 1009)] {
+        let mut socket = RawSocket::connect(server.addr).await;
+        let mut frame = vec![0x82, 0x80 | 127];
+        frame.extend_from_slice(&length.to_be_bytes());
+        frame.extend_from_slice(&[1, 2, 3, 4]);
+        socket.stream.write_all(&frame).await.unwrap();
+        assert_eq!(socket.expect_close().await, Some(code), "length {length:#x}");
+    }
+    let grown = server.resident_bytes().saturating_sub(memory);
+    assert!(grown < 1 << 20, "the server grew by {grown} bytes for lengths it refused");
+    process_still_serves(&server).await;
+    descriptors_back_to(&server, descriptors).await;
+}
+
+#[tokio::test]
+async fn malformed_close_frames_get_the_right_close_code() {
+    let server = Process::start(&[]);
+    let (_, descriptors) = baseline(&server).await;
+    let code = |code: u16| code.to_be_bytes().to_vec();
+    let cases: [(&str, u8, Vec<u8>, u16); 7] = [
+        ("a close frame over 125 bytes", CLOSE, [code(1000), vec![b'x'; 124]].concat(), 1002),
+        ("a fragmented close frame", 0x08, code(1000), 1002),
+        ("a one-byte close payload", CLOSE, vec![0x03], 1002),
+        ("close code 1005, which may not be sent", CLOSE, code(1005), 1002),
+        ("close code 999", CLOSE, code(999), 1002),
+        ("close code 5000", CLOSE, code(5000), 1002),
+        ("a reason that is not UTF-8", CLOSE, [code(1000), vec![0xff, 0xfe]].concat(), 1007),
+    ];
+    for (what, first_byte, payload, expected) in cases {
+        let mut socket = RawSocket::connect(server.addr).await;
+        socket.send_frame(first_byte, &payload).await;
+        assert_eq!(socket.expect_close().await, Some(expected), "{what}");
+    }
+    // A close frame between a message's fragments is allowed, and answered.
+    let mut socket = RawSocket::connect(server.addr).await;
+    socket.send_frame(0x01, b"half a mes").await;
+    socket.send_frame(CLOSE, &close_payload(4000, "bye")).await;
+    assert_eq!(socket.expect_close().await, Some(4000));
+    process_still_serves(&server).await;
+    descriptors_back_to(&server, descriptors).await;
+}
+
 // ── wss: every echo and close frame reaches the client without a further write ──
 
 mod tls {

@@ -52,10 +52,12 @@ pub struct SuiteArgs {
     #[arg(long, default_value_t = 256)]
     pub handshake_concurrency: u64,
     /// The server's share of its core in the handshake scenario, in percent
-    /// (a cgroup quota, as root; 0 leaves it uncapped). Opening and closing a
-    /// connection costs the generator about as much as the server, so on two
-    /// cores an uncapped server is never the bottleneck; capped, it is.
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(0..=90))]
+    /// (a cgroup quota, as root; 0, the default, leaves it uncapped). Opening
+    /// and closing a connection costs the generator about as much as the
+    /// server, so a capped server is surely the bottleneck; but Node.js loses
+    /// far more than its share under a quota (see BENCHMARKS.md), so the
+    /// budget is judged uncapped, with both processes' CPU use shown.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=90))]
     pub handshake_quota: u32,
     /// Connection counts of the overload scenario (each keeps one message in flight).
     #[arg(long, value_delimiter = ',', default_values_t = [1_000, 10_000])]
