@@ -6,11 +6,10 @@
 mod support;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::SinkExt;
-use support::{masked_frame, next_message, Process, RawSocket, Running};
+use support::{masked_frame, next_message, Certificate, Process, RawSocket, Running};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -426,38 +425,21 @@ async fn malformed_close_frames_get_the_right_close_code() {
 
 mod tls {
     use super::*;
-    use tokio_rustls::rustls::pki_types::ServerName;
-    use tokio_rustls::rustls::{self, RootCertStore};
-    use tokio_rustls::TlsConnector;
 
     #[tokio::test]
     async fn over_tls_a_large_echo_reaches_a_slow_reader_whole_without_a_further_write() {
-        let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-        let folder = tempfile::tempdir().unwrap();
-        std::fs::write(folder.path().join("cert.pem"), generated.cert.pem()).unwrap();
-        std::fs::write(folder.path().join("key.pem"), generated.signing_key.serialize_pem()).unwrap();
-        let paths = folder.path().to_path_buf();
+        let certificate = Certificate::new();
+        let (cert, key) = (certificate.cert_path(), certificate.key_path());
         let server = Running::start(Path::new(NO_DIST), move |config| {
-            config.tls_cert = Some(paths.join("cert.pem"));
-            config.tls_key = Some(paths.join("key.pem"));
+            config.tls_cert = Some(cert);
+            config.tls_key = Some(key);
         })
         .await;
-
-        let mut roots = RootCertStore::empty();
-        roots.add(generated.cert.der().clone()).unwrap();
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
         // A small receive buffer, so that the server's writes block part-way.
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         socket.set_recv_buffer_size(4096).unwrap();
         let tcp: TcpStream = socket.connect(server.addr).await.unwrap();
-        let mut tls = TlsConnector::from(Arc::new(config))
-            .connect(ServerName::try_from("localhost").unwrap(), tcp)
-            .await
-            .unwrap();
+        let mut tls = certificate.connect(tcp).await;
         tls.write_all(
             b"GET /ws HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
               Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",

@@ -18,12 +18,9 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
-use tokio_rustls::rustls::pki_types::ServerName;
-use tokio_rustls::rustls::{self, RootCertStore};
-use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::Message;
 
-use support::{next_message, Running};
+use support::{next_message, Certificate, Running};
 
 const NO_DIST: &str = "/nonexistent-dist";
 
@@ -275,34 +272,10 @@ async fn an_idle_keep_alive_connection_closes_after_the_idle_timeout_not_the_hea
     assert!(closed.is_ok(), "an idle keep-alive connection stayed open");
 }
 
-struct Certificate {
-    folder: tempfile::TempDir,
-    der: rustls::pki_types::CertificateDer<'static>,
-}
-
-fn certificate() -> Certificate {
-    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let folder = tempfile::tempdir().unwrap();
-    std::fs::write(folder.path().join("cert.pem"), generated.cert.pem()).unwrap();
-    std::fs::write(folder.path().join("key.pem"), generated.signing_key.serialize_pem()).unwrap();
-    Certificate { folder, der: generated.cert.der().clone() }
-}
-
 /// One echo over wss on a new connection, which must open within 5 s.
 async fn wss_echo_within_5_s(addr: SocketAddr, certificate: &Certificate) {
-    let mut roots = RootCertStore::empty();
-    roots.add(certificate.der.clone()).unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     let connect = async {
-        let tcp = TcpStream::connect(addr).await.unwrap();
-        let tls = TlsConnector::from(Arc::new(config))
-            .connect(ServerName::try_from("localhost").unwrap(), tcp)
-            .await
-            .expect("TLS handshake");
+        let tls = certificate.connect(TcpStream::connect(addr).await.unwrap()).await;
         tokio_tungstenite::client_async("wss://localhost/ws", tls).await.expect("WebSocket handshake").0
     };
     let mut client = tokio::time::timeout(Duration::from_secs(5), connect)
@@ -321,8 +294,8 @@ async fn wss_echo_within_5_s(addr: SocketAddr, certificate: &Certificate) {
 #[tokio::test]
 async fn tls_handshakes_that_never_finish_past_the_open_file_limit_leave_room_for_a_wss_echo() {
     raise_own_open_file_limit();
-    let certificate = certificate();
-    let (cert, key) = (certificate.folder.path().join("cert.pem"), certificate.folder.path().join("key.pem"));
+    let certificate = Certificate::new();
+    let (cert, key) = (certificate.cert_path(), certificate.key_path());
     // At 128 open files the defaults allow 8 connections that are not WebSockets.
     let server = Spawned::start(
         128,
@@ -354,7 +327,7 @@ async fn tls_handshakes_that_never_finish_past_the_open_file_limit_leave_room_fo
 
 #[tokio::test]
 async fn a_tls_handshake_that_never_finishes_is_cut_after_the_header_timeout() {
-    let certificate = certificate();
+    let certificate = Certificate::new();
     let folder = certificate.folder.path().to_path_buf();
     let server = Running::start(Path::new(NO_DIST), move |config| {
         config.header_timeout = Duration::from_millis(300);

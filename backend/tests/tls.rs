@@ -2,58 +2,32 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_rustls::rustls::pki_types::ServerName;
-use tokio_rustls::rustls::{self, RootCertStore};
-use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::Message;
 
-use support::Running;
-
-struct Certificate {
-    folder: tempfile::TempDir,
-    der: rustls::pki_types::CertificateDer<'static>,
-}
-
-fn certificate() -> Certificate {
-    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let folder = tempfile::tempdir().unwrap();
-    std::fs::write(folder.path().join("cert.pem"), generated.cert.pem()).unwrap();
-    std::fs::write(folder.path().join("key.pem"), generated.signing_key.serialize_pem()).unwrap();
-    Certificate { folder, der: generated.cert.der().clone() }
-}
+use support::{Certificate, Running};
 
 async fn connect_tls(
     addr: std::net::SocketAddr,
     certificate: &Certificate,
 ) -> tokio_rustls::client::TlsStream<TcpStream> {
-    let mut roots = RootCertStore::empty();
-    roots.add(certificate.der.clone()).unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    TlsConnector::from(Arc::new(config)).connect(ServerName::try_from("localhost").unwrap(), tcp).await.unwrap()
+    certificate.connect(TcpStream::connect(addr).await.unwrap()).await
 }
 
 async fn start(certificate: &Certificate) -> Running {
-    let folder = certificate.folder.path().to_path_buf();
+    let (cert, key) = (certificate.cert_path(), certificate.key_path());
     Running::start(std::path::Path::new("/nonexistent"), move |config| {
-        config.tls_cert = Some(folder.join("cert.pem"));
-        config.tls_key = Some(folder.join("key.pem"));
+        config.tls_cert = Some(cert);
+        config.tls_key = Some(key);
     })
     .await
 }
 
 #[tokio::test]
 async fn wss_echoes_over_tls() {
-    let certificate = certificate();
+    let certificate = Certificate::new();
     let server = start(&certificate).await;
     let tls = connect_tls(server.addr, &certificate).await;
     let (mut client, response) = tokio_tungstenite::client_async("wss://localhost/ws", tls).await.unwrap();
@@ -73,7 +47,7 @@ async fn wss_echoes_over_tls() {
 
 #[tokio::test]
 async fn https_serves_pages_and_health() {
-    let certificate = certificate();
+    let certificate = Certificate::new();
     let server = start(&certificate).await;
     let mut tls = connect_tls(server.addr, &certificate).await;
     tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await.unwrap();
@@ -85,7 +59,7 @@ async fn https_serves_pages_and_health() {
 
 #[tokio::test]
 async fn plain_tcp_to_a_tls_port_is_refused_without_harm() {
-    let certificate = certificate();
+    let certificate = Certificate::new();
     let server = start(&certificate).await;
     let mut plain = TcpStream::connect(server.addr).await.unwrap();
     plain.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();

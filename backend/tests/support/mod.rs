@@ -284,6 +284,51 @@ impl RawSocket {
     }
 }
 
+/// A self-signed certificate for `localhost`, written as `cert.pem` and
+/// `key.pem` into a temporary folder that lives as long as this.
+pub struct Certificate {
+    pub folder: tempfile::TempDir,
+    der: tokio_rustls::rustls::pki_types::CertificateDer<'static>,
+}
+
+impl Certificate {
+    /// Makes a fresh certificate and its key.
+    pub fn new() -> Certificate {
+        let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let folder = tempfile::tempdir().unwrap();
+        std::fs::write(folder.path().join("cert.pem"), generated.cert.pem()).unwrap();
+        std::fs::write(folder.path().join("key.pem"), generated.signing_key.serialize_pem()).unwrap();
+        Certificate { folder, der: generated.cert.der().clone() }
+    }
+
+    /// The certificate's file, for `--tls-cert`.
+    pub fn cert_path(&self) -> std::path::PathBuf {
+        self.folder.path().join("cert.pem")
+    }
+
+    /// The key's file, for `--tls-key`.
+    pub fn key_path(&self) -> std::path::PathBuf {
+        self.folder.path().join("key.pem")
+    }
+
+    /// Completes a TLS handshake as `localhost` over `tcp`, trusting only this certificate.
+    pub async fn connect(&self, tcp: TcpStream) -> tokio_rustls::client::TlsStream<TcpStream> {
+        use tokio_rustls::rustls::{self, pki_types::ServerName, RootCertStore};
+        let mut roots = RootCertStore::empty();
+        roots.add(self.der.clone()).unwrap();
+        let config =
+            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+        tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+            .connect(ServerName::try_from("localhost").unwrap(), tcp)
+            .await
+            .expect("TLS handshake")
+    }
+}
+
 /// Encodes a client frame with a fixed mask.
 pub fn masked_frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
     let mask = [0x12, 0x34, 0x56, 0x78];
