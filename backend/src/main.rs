@@ -1,5 +1,7 @@
 //! The echo server's command line: `cargo run -p backend -- --help`.
 
+#![forbid(unsafe_code)]
+
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
