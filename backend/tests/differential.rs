@@ -14,8 +14,7 @@ use std::io::{self, Cursor, Read, Write};
 
 use backend::fuzzing::{self, check_run, End};
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
-use streams::{encode, expect, ExpectedEnd, Frame, Length};
+use streams::{config, encode, expect, ExpectedEnd, Frame, Length};
 use tungstenite::error::{Error, ProtocolError};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{Role, WebSocket, WebSocketConfig};
@@ -210,17 +209,6 @@ fn compare(frames: &[Frame], limit: u64) -> Result<Option<Explained>, String> {
     explain(frames, limit, &ours, &theirs)
         .map(Some)
         .ok_or_else(|| format!("an unexplained difference:\nours:   {ours:?}\ntheirs: {theirs:?}"))
-}
-
-fn config() -> ProptestConfig {
-    let mut config = ProptestConfig::default();
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = 64;
-    }
-    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
-        config.rng_seed = RngSeed::Fixed(6455);
-    }
-    config
 }
 
 proptest! {

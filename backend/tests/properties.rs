@@ -15,21 +15,7 @@ use std::path::{Path, PathBuf};
 
 use backend::fuzzing::{self, check_run, check_same_result, End, Event, LabEvent, Run};
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
-use streams::{encode, expect, ExpectedEnd, Seen};
-
-/// Few cases by default so that `cargo test` stays fast; the environment
-/// (proptest's own variables) asks for more.
-fn config() -> ProptestConfig {
-    let mut config = ProptestConfig::default();
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = 64;
-    }
-    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
-        config.rng_seed = RngSeed::Fixed(6455);
-    }
-    config
-}
+use streams::{config, encode, expect, ExpectedEnd, Seen};
 
 /// Cut points anywhere in a stream of `length` bytes.
 fn cuts() -> impl Strategy<Value = Vec<prop::sample::Index>> {

@@ -6,6 +6,21 @@
 
 use backend::fuzzing::client_frame;
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
+
+/// Few cases by default so that `cargo test` stays fast; the environment
+/// (proptest's own variables) asks for more.
+/// Both test files use it, so their runs are sized and seeded alike.
+pub fn config() -> ProptestConfig {
+    let mut config = ProptestConfig::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = 64;
+    }
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        config.rng_seed = RngSeed::Fixed(6455);
+    }
+    config
+}
 
 /// How a frame's length is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
