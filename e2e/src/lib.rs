@@ -273,12 +273,13 @@ impl Browser {
         browser
     }
 
-    /// Waits until the app has rendered (after a load or reload).
+    /// Waits until the app has rendered (after a load or reload): its tab
+    /// list, which the page's first stage does not draw.
     pub async fn wait_for_app(&self) {
         self.client
             .wait()
             .at_most(Duration::from_secs(10))
-            .for_element(Locator::Css("[role=log]"))
+            .for_element(Locator::Css("[role=tablist]"))
             .await
             .expect("the app renders");
     }

@@ -1,8 +1,6 @@
 //! The app end to end: the real backend binary serving the release bundle, used
 //! through headless Chromium the way a person would.
 
-use std::time::Duration;
-
 use e2e::{closed_port, Backend, Browser};
 use fantoccini::Locator;
 
@@ -10,15 +8,7 @@ const ENTER: &str = "\u{E007}";
 
 /// Opens the app and waits until it has rendered.
 async fn open_app(backend: &Backend) -> Browser {
-    let browser = Browser::start().await;
-    browser.client.goto(&backend.url()).await.expect("load the page");
-    browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("[role=log]"))
-        .await
-        .expect("the app renders");
+    let browser = Browser::open_app(backend).await;
     // The pure echo: no handshake report (learn.rs covers that default).
     browser.set_checked("Show the handshake", false).await;
     browser

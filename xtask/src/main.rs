@@ -173,7 +173,16 @@ fn test() -> Result<()> {
     step("clippy");
     run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     run(cargo()
-        .args(["clippy", "--package", "frontend", "--all-targets", "--target", "wasm32-unknown-unknown"])
+        .args([
+            "clippy",
+            "--package",
+            "frontend",
+            "--package",
+            "boot",
+            "--all-targets",
+            "--target",
+            "wasm32-unknown-unknown",
+        ])
         .args(["--", "-D", "warnings"]))?;
 
     step("fuzzing the WebSocket engine (a short bounded run; cargo xtask fuzz runs longer)");

@@ -10,6 +10,12 @@ pub fn now() -> (String, f64) {
     (clock_time(date.get_time(), date.get_timezone_offset()), monotonic_ms())
 }
 
+/// The local wall-clock time to the millisecond of `epoch_ms` (a `Date.now()`).
+pub fn at(epoch_ms: f64) -> String {
+    let date = js_sys::Date::new(&epoch_ms.into());
+    clock_time(epoch_ms, date.get_timezone_offset())
+}
+
 /// `performance.now()`, in milliseconds.
 pub fn monotonic_ms() -> f64 {
     gloo::utils::window().performance().map_or_else(js_sys::Date::now, |performance| performance.now())

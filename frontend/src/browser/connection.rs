@@ -15,6 +15,8 @@ use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 use crate::browser::describe_js_error;
 use crate::model::log::{Facts, Payload, Record};
 use crate::model::ready_state::ReadyState;
+use crate::model::session::ConnectTarget;
+use crate::model::settings::protocol_list;
 
 /// Called with each event's record and what the socket said right after it
 /// (`readyState` and the rest). Every listener holds a clone of this `Rc`, so
@@ -35,6 +37,13 @@ impl Connection {
         Connection::open_with_protocols(url, &[], on_record)
     }
 
+    /// Starts connecting where Connect goes: the URL shown (asking for the
+    /// handshake report when "Show the handshake" is ticked), offering the
+    /// protocols listed.
+    pub fn to_target(target: &ConnectTarget, on_record: &OnRecord) -> Result<Connection, String> {
+        Connection::open_with_protocols(&target.socket_url(), &protocol_list(&target.protocols), on_record)
+    }
+
     /// Starts connecting to `url`, offering `protocols` (none when empty) in
     /// `Sec-WebSocket-Protocol`. The browser refuses malformed or repeated names.
     pub fn open_with_protocols(url: &str, protocols: &[String], on_record: &OnRecord) -> Result<Connection, String> {
@@ -47,21 +56,22 @@ impl Connection {
         .map_err(describe_js_error)?;
         // ArrayBuffer data can be read synchronously; a Blob could not.
         socket.set_binary_type(BinaryType::Arraybuffer);
-        let listen = |name: &'static str, to_record: fn(&WebSocket, &Event) -> Record| {
+        Ok(Connection::adopt(socket, on_record))
+    }
+
+    /// Takes charge of a socket opened elsewhere (by the page's first stage):
+    /// its events from now on go to `on_record`.
+    pub fn adopt(socket: WebSocket, on_record: &OnRecord) -> Connection {
+        let listen = |name: &'static str| {
             let socket_in_listener = socket.clone();
             let on_record = Rc::clone(on_record);
             EventListener::new(&socket, name, move |event| {
-                let record = to_record(&socket_in_listener, event);
+                let record = record_of(&socket_in_listener, event);
                 on_record(record, facts(&socket_in_listener, event));
             })
         };
-        let listeners = [
-            listen("open", open_record),
-            listen("message", message_record),
-            listen("close", close_record),
-            listen("error", |_, _| Record::Error),
-        ];
-        Ok(Connection { socket, _listeners: listeners })
+        let listeners = [listen("open"), listen("message"), listen("close"), listen("error")];
+        Connection { socket, _listeners: listeners }
     }
 
     /// The browser's socket itself, for reading its properties.
@@ -104,11 +114,27 @@ impl Drop for Connection {
     }
 }
 
+/// The record of one of the socket's events.
+pub fn record_of(socket: &WebSocket, event: &Event) -> Record {
+    match event.type_().as_str() {
+        "open" => open_record(socket, event),
+        "message" => message_record(socket, event),
+        "close" => close_record(socket, event),
+        _ => Record::Error,
+    }
+}
+
 /// The properties the record leaves out, read while the event is dispatched.
 fn facts(socket: &WebSocket, event: &Event) -> Facts {
+    facts_then(socket, event, ReadyState::from_number(socket.ready_state()), socket.buffered_amount())
+}
+
+/// The properties the record leaves out, with the ready state and buffered
+/// amount as they were when `event` was dispatched.
+pub fn facts_then(socket: &WebSocket, event: &Event, ready_state: ReadyState, buffered_amount: u32) -> Facts {
     Facts {
-        ready_state: ReadyState::from_number(socket.ready_state()),
-        buffered_amount: socket.buffered_amount(),
+        ready_state,
+        buffered_amount,
         binary_type: match socket.binary_type() {
             BinaryType::Blob => "blob",
             _ => "arraybuffer",

@@ -10,8 +10,10 @@ pub mod clipboard;
 pub mod clock;
 pub mod comparison_runner;
 pub mod connection;
+pub mod draw_delays;
 pub mod fetch;
 pub mod files;
+pub mod first_stage;
 pub mod location;
 pub mod storage;
 

@@ -7,6 +7,11 @@ use crate::util::json::{self, Value};
 /// The `localStorage` key.
 pub const STORAGE_KEY: &str = "websocket-echo.settings.v1";
 
+/// The `localStorage` key of the note the page's first stage reads
+/// ([`crate::model::session::Session::first_stage_note`]); `boot/src/text.rs`
+/// names the same key.
+pub const FIRST_STAGE_KEY: &str = "websocket-echo.first-stage.v1";
+
 /// The page's settings, as the fields show them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {

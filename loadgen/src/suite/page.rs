@@ -11,15 +11,26 @@ use crate::page::{self, FirstEcho, Page, ReferencePage, SideBySide};
 /// The web app's files and their sizes.
 #[derive(Debug)]
 pub struct PageSize {
-    /// (file name, raw bytes, gzipped bytes)
+    /// (file name, raw bytes, gzipped bytes), sorted by name.
     pub files: Vec<(String, u64, u64)>,
-    /// All files gzipped, added up.
-    pub gzipped: u64,
+    /// What loads at start, gzipped, added up: the HTML, the CSS and the
+    /// first stage's JS and wasm.
+    pub at_start: u64,
+    /// The app's JS and wasm, gzipped, added up: fetched once the first stage
+    /// asks for the app (when nobody is waiting on its socket).
+    pub app: u64,
 }
 
-/// Gzips what the page loads at start from `dist` (`index.html` and every JS,
-/// wasm and CSS file; not `lab.html` or `explain.html`, fetched when first
-/// opened) at level 6, gzip's default and a common server setting, and adds up the sizes.
+/// Whether `name` is the app's module (trunk names it `frontend-<hash>`),
+/// which the page fetches when its first stage asks, not at start.
+pub fn is_app_module(name: &str) -> bool {
+    name.starts_with("frontend-")
+}
+
+/// Gzips the page's files in `dist` (`index.html` and every JS, wasm and CSS
+/// file; not `lab.html` or `explain.html`, fetched when first opened) at level
+/// 6, gzip's default and a common server setting, and adds up the sizes of
+/// what loads at start and of the app's module, fetched later.
 pub fn page_size(dist: &Path) -> Result<PageSize, String> {
     let entries = std::fs::read_dir(dist).map_err(|err| format!("cannot read {}: {err}", dist.display()))?;
     let mut files = Vec::new();
@@ -38,8 +49,9 @@ pub fn page_size(dist: &Path) -> Result<PageSize, String> {
         return Err(format!("no HTML, JS, wasm or CSS in {}", dist.display()));
     }
     files.sort();
-    let gzipped = files.iter().map(|(_, _, gzipped)| gzipped).sum();
-    Ok(PageSize { files, gzipped })
+    let sum =
+        |app: bool| files.iter().filter(|(name, ..)| is_app_module(name) == app).map(|(_, _, gzipped)| gzipped).sum();
+    Ok(PageSize { at_start: sum(false), app: sum(true), files })
 }
 
 /// Bytes of `data` after gzip at level 6.

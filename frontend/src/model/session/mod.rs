@@ -20,7 +20,8 @@ use crate::model::report::{self, Handshake};
 use crate::model::session::burst::Burst;
 use crate::model::session::pairing::Pairing;
 use crate::model::session::reconnect::Reconnect;
-use crate::model::settings::{Settings, Stored};
+use crate::model::settings::{protocol_list, Settings, Stored};
+use crate::model::socket_url::with_inspect;
 use crate::model::stats::Traffic;
 use crate::model::timeline::Timeline;
 use crate::util::chunked::Chunked;
@@ -89,6 +90,18 @@ pub struct ConnectTarget {
     pub protocols: String,
     /// Whether to ask the server for its handshake report.
     pub inspect: bool,
+}
+
+impl ConnectTarget {
+    /// The URL the socket opens: the URL box, with the `inspect` query key
+    /// when the handshake report is asked for.
+    pub fn socket_url(&self) -> String {
+        if self.inspect {
+            with_inspect(&self.url)
+        } else {
+            self.url.clone()
+        }
+    }
 }
 
 /// A session read from an exported file.
@@ -222,6 +235,16 @@ impl Session {
             protocols: self.settings.protocols.clone(),
             inspect: self.settings.inspect,
         }
+    }
+
+    /// What the page's first stage (the `boot` crate) needs to connect where
+    /// Connect goes and to know whether it may send the Message box's text as
+    /// it is: the socket URL, the protocols separated by commas and the
+    /// composer's mode, one per line. Stored under [`FIRST_STAGE_KEY`].
+    pub fn first_stage_note(&self) -> String {
+        let target = self.connect_target();
+        let protocols = protocol_list(&target.protocols).join(",");
+        [target.socket_url(), protocols, self.settings.mode.label().to_owned()].join("\n")
     }
 
     /// Whether the open connection is to the lab, which takes commands.

@@ -6,9 +6,7 @@
 //!
 //! The batcher also measures how long each socket event waits to be drawn,
 //! from its arrival (stamped in the listener) to the start of the frame that
-//! paints it, and publishes the latest delays' 95th percentile and count on
-//! the page's root element (`data-draw-p95`, `data-draw-count`) for the
-//! benchmark to read.
+//! paints it (`browser/draw_delays.rs` keeps the figures).
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -16,16 +14,9 @@ use std::rc::{Rc, Weak};
 use gloo::render::{request_animation_frame, AnimationFrame};
 use yew::prelude::*;
 
-use crate::browser::borrowed::sorted;
 use crate::browser::clock::monotonic_ms;
+use crate::browser::draw_delays;
 use crate::model::session::{Action, Session};
-use crate::model::stats::{percentile, Recent};
-use crate::util::format::fixed;
-
-thread_local! {
-    /// Every tab's event-to-draw delays, for the whole page.
-    static DRAW_DELAYS: RefCell<Recent> = RefCell::default();
-}
 
 /// Queues actions from socket events and applies them together.
 pub struct Batcher {
@@ -104,29 +95,10 @@ impl Batcher {
         drop(self.frame.borrow_mut().take());
         let busy = !self.queue.borrow().is_empty();
         self.flush();
-        record_draw_delays(monotonic_ms(), &std::mem::take(&mut *self.applied.borrow_mut()));
+        draw_delays::record(monotonic_ms(), &std::mem::take(&mut *self.applied.borrow_mut()));
         if busy {
             self.await_frame();
         }
-    }
-}
-
-/// Adds the delays of events that arrived at `arrivals` and are drawn in the
-/// frame starting at `now`, and publishes the page's figures.
-fn record_draw_delays(now: f64, arrivals: &[f64]) {
-    if arrivals.is_empty() {
-        return;
-    }
-    let (p95, count) = DRAW_DELAYS.with(|delays| {
-        let mut delays = delays.borrow_mut();
-        for arrived in arrivals {
-            delays.push(now - arrived);
-        }
-        (percentile(&sorted(delays.samples()), 95.0).unwrap_or_default(), delays.count())
-    });
-    if let Some(root) = gloo::utils::document().document_element() {
-        let _ = root.set_attribute("data-draw-p95", &fixed(p95, 1));
-        let _ = root.set_attribute("data-draw-count", &count.to_string());
     }
 }
 

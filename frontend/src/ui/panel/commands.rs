@@ -16,8 +16,6 @@ use crate::model::close_code::validate_close;
 use crate::model::log::{Log, Payload, Record};
 use crate::model::ready_state::ReadyState;
 use crate::model::session::{burst, Action, ConnectTarget, Session};
-use crate::model::settings::protocol_list;
-use crate::model::socket_url::with_inspect;
 use crate::model::{draft, lab, session_file};
 use crate::ui::hooks::batcher::Batcher;
 
@@ -138,21 +136,23 @@ pub fn handle(context: &Context, msg: Msg) {
     }
 }
 
+/// Where a connection's events go: through the batcher, stamped with their time.
+pub fn on_record(batcher: &Rc<Batcher>) -> OnRecord {
+    let batcher = Rc::clone(batcher);
+    Rc::new(move |record, facts| {
+        let (time, at_ms) = clock::now();
+        batcher.later(Action::Record { record, time, at_ms, facts })
+    })
+}
+
 /// Replaces the connection with a new one to the target shown.
 fn connect(context: &Context) {
     let Context { connection, batcher, target, .. } = context;
     let target = target.borrow().clone();
-    let on_record: OnRecord = {
-        let batcher = Rc::clone(batcher);
-        Rc::new(move |record, facts| {
-            let (time, at_ms) = clock::now();
-            batcher.later(Action::Record { record, time, at_ms, facts })
-        })
-    };
+    let on_record = on_record(batcher);
     let mut slot = connection.borrow_mut();
     drop(slot.take());
-    let url = if target.inspect { with_inspect(&target.url) } else { target.url.clone() };
-    match Connection::open_with_protocols(&url, &protocol_list(&target.protocols), &on_record) {
+    match Connection::to_target(&target, &on_record) {
         Ok(opened) => {
             batcher.now(Action::Connecting(opened.ready_state(), monotonic_ms()));
             *slot = Some(opened);

@@ -13,14 +13,14 @@ use yew::prelude::*;
 
 use crate::browser::borrowed::sorted;
 use crate::browser::connection::Connection;
-use crate::browser::{clock, location, storage};
+use crate::browser::{clock, draw_delays, first_stage, location, storage};
 use crate::model::draft::Mode;
 use crate::model::filter::Filter;
 use crate::model::lab;
 use crate::model::log::{Log, Payload};
 use crate::model::ready_state::ReadyState;
 use crate::model::session::{Action, Session, Setting};
-use crate::model::settings::{Stored, STORAGE_KEY};
+use crate::model::settings::{Stored, FIRST_STAGE_KEY, STORAGE_KEY};
 use crate::model::stats::summarize;
 use crate::model::tabs::{TabAction, Tabs};
 use crate::ui::components::burst_panel::{use_burst_panel, BurstPanelProps};
@@ -61,6 +61,18 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
     let connection = use_connection();
     let ids = use_ids();
     let batcher = use_batcher(session.dispatcher());
+    // The first tab takes over from the page's first stage, if it ran: its
+    // steps become this session's, its socket this tab's connection.
+    {
+        let (connection, batcher) = (Rc::clone(&connection), Rc::clone(&batcher));
+        use_memo((), move |()| {
+            if let Some(taken) = first_stage::take_over(&commands::on_record(&batcher)) {
+                draw_delays::add(taken.delays.into_iter());
+                batcher.now(Action::Batch(taken.actions));
+                *connection.borrow_mut() = taken.connection;
+            }
+        });
+    }
     let file = use_state(|| None::<ChosenFile>);
     let refresh = use_force_update();
     let target = use_mut_ref(|| session.connect_target());
@@ -81,10 +93,12 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
         });
     }
 
-    // Settings and history survive reloads.
+    // Settings and history survive reloads, and the first stage of the next
+    // load connects where Connect goes now.
     {
         let stored = session.stored(&default_url);
         use_effect_with(stored, |stored| storage::save(STORAGE_KEY, &stored.to_json()));
+        use_effect_with(session.first_stage_note(), |note| storage::save(FIRST_STAGE_KEY, note));
     }
 
     // Every control that does more than dispatch an action goes through this
