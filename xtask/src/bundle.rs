@@ -1,6 +1,7 @@
 //! Shrinks the bundle trunk leaves in `dist/`, after `trunk build --release`.
 //!
-//! Two things trunk cannot do itself, worth about 7 KB of the page's gzipped size:
+//! Two things trunk cannot do itself, for the app's module and the first stage's, worth about
+//! 7 KB and 3 KB of their gzipped size:
 //! - minify wasm-bindgen's JS glue (trunk's minifier stops at `export default` and
 //!   leaves the file as it is), here with terser;
 //! - shorten the import names: wasm-bindgen names each import `__wbg_<name>_<16 hex digits>`,
@@ -12,7 +13,7 @@
 //! Then the `integrity` hashes trunk wrote into `index.html`, if it wrote any, are replaced with
 //! those of the new files; an old hash found more than once fails the build. (The page's loader
 //! fetches the app when the first stage asks for it, without preload links, so today there are
-//! none for these two files; a loader that preloads them again gets correct hashes.)
+//! none for the app's files; a loader that preloads them again gets correct hashes.)
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -23,41 +24,45 @@ use sha2::{Digest, Sha384};
 
 use crate::{run, Result};
 
-/// Minifies the JS glue, shortens the import names and updates `index.html`'s integrity hashes.
+/// Minifies the JS glue, shortens the import names and updates `index.html`'s integrity hashes,
+/// for the app's module and the first stage's.
 pub fn shrink(dist: &Path, path: &OsStr) -> Result<()> {
-    // The app's files (trunk names them with a hash); the first stage's
-    // `boot.js` and `boot_bg.wasm` are shrunk by `shrink_first_stage`.
+    // The app's files (trunk names them with a hash; its glue is an ES module).
     let js_path = only_file(dist, |name| name.starts_with("frontend-") && name.ends_with(".js"))?;
     let wasm_path = only_file(dist, |name| name.starts_with("frontend-") && name.ends_with("_bg.wasm"))?;
     let html_path = dist.join("index.html");
-    let old_js = std::fs::read(&js_path)?;
-    let old_wasm = std::fs::read(&wasm_path)?;
-
-    let minified_path = js_path.with_extension("min.js");
-    run(Command::new("terser")
-        .arg(&js_path)
-        .args(["--module", "--compress", "--mangle", "--output"])
-        .arg(&minified_path)
-        .env("PATH", path))?;
-    let minified = std::fs::read_to_string(&minified_path)?;
-    std::fs::remove_file(&minified_path)?;
-
-    let (wasm, js) = shorten_names(&old_wasm, &minified)?;
     let mut html = std::fs::read_to_string(&html_path)?;
-    html = replace_if_there(&html, &integrity(&old_js), &integrity(js.as_bytes()))?;
-    html = replace_if_there(&html, &integrity(&old_wasm), &integrity(&wasm))?;
-    std::fs::write(&js_path, &js)?;
-    std::fs::write(&wasm_path, &wasm)?;
+    for (js_path, wasm_path, module) in
+        [(js_path, wasm_path, true), (dist.join("boot.js"), dist.join("boot_bg.wasm"), false)]
+    {
+        let (old_js, old_wasm) = (std::fs::read(&js_path)?, std::fs::read(&wasm_path)?);
+        let minified_path = js_path.with_extension("min.js");
+        // The first stage's glue is a plain script: terser keeps its top-level
+        // names (`wasm_bindgen`, which index.html calls) as they are.
+        run(Command::new("terser")
+            .arg(&js_path)
+            .args(module.then_some("--module"))
+            .args(["--compress", "--mangle", "--output"])
+            .arg(&minified_path)
+            .env("PATH", path))?;
+        let minified = std::fs::read_to_string(&minified_path)?;
+        std::fs::remove_file(&minified_path)?;
+        let (wasm, js) = shorten_names(&old_wasm, &minified)?;
+        html = replace_if_there(&html, &integrity(&old_js), &integrity(js.as_bytes()))?;
+        html = replace_if_there(&html, &integrity(&old_wasm), &integrity(&wasm))?;
+        std::fs::write(&js_path, &js)?;
+        std::fs::write(&wasm_path, &wasm)?;
+        println!(
+            "xtask: shrank {} ({} -> {} bytes) and {} ({} -> {} bytes)",
+            js_path.display(),
+            old_js.len(),
+            js.len(),
+            wasm_path.display(),
+            old_wasm.len(),
+            wasm.len()
+        );
+    }
     std::fs::write(&html_path, html)?;
-    println!(
-        "xtask: shrank {} ({} -> {} bytes) and {} ({} -> {} bytes)",
-        js_path.display(),
-        old_js.len(),
-        js.len(),
-        wasm_path.display(),
-        old_wasm.len(),
-        wasm.len()
-    );
     Ok(())
 }
 
