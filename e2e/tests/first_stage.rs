@@ -87,6 +87,9 @@ async fn the_first_stage_echoes_before_the_app_and_the_app_takes_over_its_socket
         .wait_until("document.getElementById('boot-connect') && !document.getElementById('boot-connect').disabled")
         .await;
     assert!(browser.eval("return !!document.querySelector('[role=tablist]');").await == false, "the app started early");
+    // The stylesheet applies (in the release bundle it is inline, allowed by the policy's hash).
+    let width = browser.eval("return getComputedStyle(document.querySelector('main.app')).maxWidth;").await;
+    assert_ne!(width, "none", "the page is unstyled");
     browser.client.find(Locator::Id("boot-connect")).await.unwrap().click().await.unwrap();
     let rows = wait_for_stage_row(&browser, "open", 1).await;
     assert!(rows[0].1.starts_with("connected to ws://") && rows[0].1.ends_with("/ws?inspect"), "{rows:?}");

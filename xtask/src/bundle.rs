@@ -66,6 +66,64 @@ pub fn shrink(dist: &Path, path: &OsStr) -> Result<()> {
     Ok(())
 }
 
+/// Puts what the first echo needs into `index.html` itself: the stylesheet (a `<style>`), the first
+/// stage's glue and its wasm (base64, compiled with `initSync`), and removes those files and the
+/// wasm's preload link. In a browser started a moment ago every file the page asks for waits tens
+/// of milliseconds before it is even requested (BENCHMARKS.md), so the first stage comes in the one
+/// response the browser has to wait for anyway. The backend's Content-Security-Policy allows the
+/// page's inline scripts and styles by hash. (`trunk serve` keeps the files apart; the page works
+/// the same, only its first stage starts later.)
+pub fn inline_first_stage(dist: &Path) -> Result<()> {
+    let html_path = dist.join("index.html");
+    let css_path = only_file(dist, |name| name.starts_with("style-") && name.ends_with(".css"))?;
+    let (js_path, wasm_path) = (dist.join("boot.js"), dist.join("boot_bg.wasm"));
+    let html = std::fs::read_to_string(&html_path)?;
+    let css = std::fs::read_to_string(&css_path)?;
+    let js = std::fs::read_to_string(&js_path)?;
+    let wasm = base64::engine::general_purpose::STANDARD.encode(std::fs::read(&wasm_path)?);
+    let inlined = inline_into(&html, &css, &js, &wasm)?;
+    std::fs::write(&html_path, &inlined)?;
+    for path in [&css_path, &js_path, &wasm_path] {
+        std::fs::remove_file(path)?;
+    }
+    println!("xtask: inlined the stylesheet and the first stage into index.html ({} bytes)", inlined.len());
+    Ok(())
+}
+
+/// `html` with its stylesheet link replaced by `css`, the first stage's preload link removed, and
+/// its two scripts (the glue, then the call that starts it) replaced by `js` and a synchronous
+/// start from `wasm_base64`.
+fn inline_into(html: &str, css: &str, js: &str, wasm_base64: &str) -> Result<String> {
+    if css.contains("</style") || js.contains("</script") {
+        return Err("the stylesheet or the first stage's glue would end its own element".into());
+    }
+    let stylesheet = tag_around(html, "rel=stylesheet")?;
+    let html = format!("{}<style>{css}</style>{}", &html[..stylesheet.start], &html[stylesheet.end..]);
+    let preload = tag_around(&html, "href=/boot_bg.wasm")?;
+    let html = format!("{}{}", &html[..preload.start], &html[preload.end..]);
+    let glue = "<script src=/boot.js></script><script>";
+    let start = html.find(glue).ok_or("no `<script src=/boot.js>` followed by its start in index.html")?;
+    let end = start + glue.len() + html[start + glue.len()..].find("</script>").ok_or("an unclosed script")?;
+    // The same fallback as the file-based start: if the first stage cannot run, the app starts.
+    let run = format!(
+        "{{const w=\"{wasm_base64}\";try{{wasm_bindgen.initSync({{module:Uint8Array.fromBase64?\
+         Uint8Array.fromBase64(w):Uint8Array.from(atob(w),c=>c.charCodeAt(0))}})}}catch(e){{\
+         window.echoWantsApp=!0;window.echoStartApp?.()}}}}"
+    );
+    Ok(format!("{}<script>{js};{run}</script>{}", &html[..start], &html[end + "</script>".len()..]))
+}
+
+/// The byte range of the one tag (`<` to `>`) that contains `needle`.
+fn tag_around(html: &str, needle: &str) -> Result<std::ops::Range<usize>> {
+    let mut found = html.match_indices(needle).map(|(at, _)| at);
+    let (Some(at), None) = (found.next(), found.next()) else {
+        return Err(format!("expected one tag with `{needle}` in index.html").into());
+    };
+    let start = html[..at].rfind('<').ok_or("a tag without its `<`")?;
+    let end = at + html[at..].find('>').ok_or("a tag without its `>`")? + 1;
+    Ok(start..end)
+}
+
 fn only_file(dir: &Path, wanted: impl Fn(&str) -> bool) -> Result<PathBuf> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir)? {
@@ -370,6 +428,27 @@ mod tests {
         let mut cut = module("./glue.js", ["a", "b", "c", "d"], ["e", "f"]);
         cut.truncate(cut.len() - 2);
         assert!(shorten_names(&cut, "").is_err());
+    }
+
+    #[test]
+    fn the_first_stage_and_the_stylesheet_go_into_the_page() {
+        let html = "<title>t</title><link as=fetch crossorigin href=/boot_bg.wasm rel=preload \
+                    type=application/wasm><script type=module>loader</script><link href=/style-1.css \
+                    integrity=sha384-x rel=stylesheet><link href=/favicon.png rel=icon></head><body>\
+                    <script src=/boot.js></script><script>wasm_bindgen({module_or_path:`/boot_bg.wasm`})\
+                    </script></body></html>";
+        let page = inline_into(html, "a{b:c}", "let wasm_bindgen=1", "AGFzbQ==").unwrap();
+        assert!(page.starts_with("<title>t</title><script type=module>loader</script><style>a{b:c}</style>"), "{page}");
+        assert!(page.contains(
+            "<link href=/favicon.png rel=icon></head><body><script>let wasm_bindgen=1;{const w=\"AGFzbQ==\";"
+        ));
+        assert!(page.ends_with("window.echoStartApp?.()}}</script></body></html>"), "{page}");
+        assert!(
+            !page.contains("boot_bg.wasm") && !page.contains("/boot.js") && !page.contains("style-1.css"),
+            "{page}"
+        );
+        assert!(inline_into(html, "a{}", "x</script>", "").is_err());
+        assert!(inline_into("<body></body>", "a{}", "x", "").is_err(), "nothing to inline into");
     }
 
     #[test]

@@ -122,7 +122,8 @@ fn dist() -> Result<OsString> {
 fn build_bundle(path: &OsStr) -> Result<()> {
     println!("xtask: building the release bundle into dist/");
     run(Command::new("trunk").args(["build", "--release"]).current_dir(root()).env("PATH", path))?;
-    bundle::shrink(&root().join("dist"), path)
+    bundle::shrink(&root().join("dist"), path)?;
+    bundle::inline_first_stage(&root().join("dist"))
 }
 
 fn serve(backend_args: &[OsString]) -> Result<()> {

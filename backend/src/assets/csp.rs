@@ -4,30 +4,35 @@ use base64::Engine as _;
 use hyper::header::HeaderValue;
 use sha2::{Digest, Sha256};
 
-/// The policy for a page: scripts only from this server plus the page's own
-/// inline loader (by hash), WebAssembly compilation, and sockets. WebSockets may
+/// The policy for a page: scripts and styles only from this server plus the
+/// page's own inline ones (by hash: the loaders, and in the release bundle the
+/// first stage and the stylesheet), WebAssembly compilation, and sockets. WebSockets may
 /// go to any host (`ws:` and `wss:`) because pointing the page at another
 /// server is what the URL box is for; every other fetch stays on this origin.
 pub(super) fn content_security_policy(page: &[u8]) -> HeaderValue {
-    let hashes: String = inline_scripts(page)
-        .map(|script| format!(" 'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(script))))
-        .collect();
+    let hashes = |tag: &str| -> String {
+        inline_elements(page, tag)
+            .map(|body| format!(" 'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body))))
+            .collect()
+    };
+    let (scripts, styles) = (hashes("script"), hashes("style"));
     let policy = format!(
-        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{scripts}; style-src 'self'{styles}; \
          style-src-attr 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:; \
          base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     );
     HeaderValue::from_str(&policy).expect("the policy is ASCII")
 }
 
-/// The contents of every `<script>` without a `src` attribute.
-fn inline_scripts(page: &[u8]) -> impl Iterator<Item = &[u8]> {
+/// The contents of every `<tag>` element without a `src` attribute.
+fn inline_elements<'a>(page: &'a [u8], tag: &str) -> impl Iterator<Item = &'a [u8]> {
+    let (open, close) = (format!("<{tag}").into_bytes(), format!("</{tag}>").into_bytes());
     let mut rest = page;
     std::iter::from_fn(move || loop {
-        let start = find(rest, b"<script")?;
+        let start = find(rest, &open)?;
         let tag_end = start + find(&rest[start..], b">")?;
         let tag = &rest[start..tag_end];
-        let body_end = tag_end + 1 + find(&rest[tag_end + 1..], b"</script>")?;
+        let body_end = tag_end + 1 + find(&rest[tag_end + 1..], &close)?;
         let body = &rest[tag_end + 1..body_end];
         rest = &rest[body_end..];
         if find(tag, b"src=").is_none() {
@@ -54,5 +59,16 @@ mod tests {
         assert!(policy.contains(&format!("'sha256-{expected}'")), "{policy}");
         assert_eq!(policy.matches("'sha256-").count(), 1, "{policy}");
         assert!(policy.contains("'wasm-unsafe-eval'") && policy.contains("frame-ancestors 'none'"));
+        assert!(policy.contains("style-src 'self';"), "no inline style, no style hash: {policy}");
+    }
+
+    #[test]
+    fn inline_styles_are_allowed_by_hash_too() {
+        let page = b"<html><style>a{b:c}</style><script>go()</script></html>";
+        let policy = content_security_policy(page);
+        let policy = policy.to_str().unwrap();
+        let hash = |body: &[u8]| base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body));
+        assert!(policy.contains(&format!("style-src 'self' 'sha256-{}';", hash(b"a{b:c}"))), "{policy}");
+        assert!(policy.contains(&format!("'wasm-unsafe-eval' 'sha256-{}';", hash(b"go()"))), "{policy}");
     }
 }

@@ -1,6 +1,7 @@
 //! The plain reference page: a few lines of HTML and JavaScript with the
 //! app's first-echo flow and nothing else (Connect rendered, click,
-//! `new WebSocket`, send on `open`, echo drawn), served by the suite itself on
+//! `new WebSocket`, `open` drawn, a message typed and Send clicked, echo
+//! drawn), served by the suite itself on
 //! a loopback port. Measured beside the app in the same run, it says what the
 //! browser, the machine and the server cost on their own, so the app's first
 //! echo can be read as a ratio that other load on the machine disturbs less.
@@ -29,17 +30,22 @@ const row = (kind, text) => {
   li.textContent = text;
   log.append(li);
 };
+let socket;
 const connect = document.createElement('button');
 connect.textContent = 'Connect';
+const message = document.createElement('input');
+message.id = 'message';
+const send = document.createElement('button');
+send.textContent = 'Send';
+send.disabled = true;
 connect.addEventListener('click', () => {
   performance.mark('click');
-  const socket = new WebSocket(WS_URL);
+  socket = new WebSocket(WS_URL);
   performance.mark('socket-created');
   socket.addEventListener('open', () => {
     performance.mark('open');
     row('open', 'open');
-    socket.send('hello');
-    performance.mark('sent');
+    send.disabled = false;
   });
   socket.addEventListener('message', (event) => {
     performance.mark('message');
@@ -47,7 +53,11 @@ connect.addEventListener('click', () => {
     performance.mark('echo-drawn');
   });
 });
-log.before(connect);
+send.addEventListener('click', () => {
+  socket.send(message.value);
+  performance.mark('sent');
+});
+log.before(connect, message, send);
 performance.mark('connect-rendered');
 </script>
 </body>

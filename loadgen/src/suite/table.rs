@@ -444,7 +444,7 @@ impl Results {
         if let Some(page) = &self.page {
             let at_start = page.files.iter().filter(|(name, ..)| !is_app_module(name)).count();
             rows.push(Row {
-                what: format!("page at start: HTML + CSS + the first stage's JS and wasm, gzip -6 ({at_start} files)"),
+                what: format!("page at start: the HTML, the CSS and the first stage, gzip -6 ({at_start} files)"),
                 rust: format!("{} bytes", format_count(page.at_start as f64)),
                 peer: "-".into(),
                 other: "-".into(),
