@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+/// How long a run leaves the page alone before collecting its timings.
+const QUIET_BEFORE_COLLECTING: Duration = Duration::from_millis(1500);
+
 /// chromedriver, killed when dropped.
 pub struct Driver {
     child: Child,
@@ -70,7 +73,10 @@ impl Driver {
         let capabilities = json!({
             "capabilities": { "alwaysMatch": {
                 "browserName": "chrome",
-                "pageLoadStrategy": "normal",
+                // Navigation returns at once: while waiting for `load`,
+                // chromedriver would query the page, on its main thread,
+                // in the middle of the flow being timed.
+                "pageLoadStrategy": "none",
                 "goog:chromeOptions": {
                     "binary": chromium,
                     "args": [
@@ -96,6 +102,10 @@ impl Driver {
         let inject = json!({ "cmd": "Page.addScriptToEvaluateOnNewDocument", "params": { "source": at_start } });
         self.request("POST", &format!("/session/{id}/goog/cdp/execute"), Some(&inject))?;
         self.request("POST", &format!("/session/{id}/url"), Some(&json!({ "url": url })))?;
+        // The script below makes chromedriver inject its helpers into the page,
+        // which costs the page's main thread milliseconds; it waits until the
+        // timed flow (well under this) has ended, and then for its outcome.
+        std::thread::sleep(QUIET_BEFORE_COLLECTING);
         self.request("POST", &format!("/session/{id}/execute/async"), Some(&json!({ "script": script, "args": args })))
     }
 
