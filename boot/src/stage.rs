@@ -324,19 +324,15 @@ impl Stage {
         if self.app_asked {
             return;
         }
-        let delay = if self.next_id > MOST_ENTRIES {
-            Some(0)
+        // Timers, not calls: the loader may start the app, and the app release
+        // the stage, before such a call would return.
+        if self.next_id > MOST_ENTRIES {
+            self.app_asked = true;
+            self.quiet = Some(Timeout::new(0, ask_for_app));
         } else if awaiting {
-            None
-        } else {
-            Some(QUIET_MS)
-        };
-        match delay {
-            None => self.quiet = None,
-            // A timer, not a call: the loader may start the app, and the app
-            // release the stage, before such a call would return.
-            Some(ms) if self.quiet.is_none() || ms == 0 => self.quiet = Some(Timeout::new(ms, on_quiet)),
-            Some(_) => {}
+            self.quiet = None;
+        } else if self.quiet.is_none() {
+            self.quiet = Some(Timeout::new(QUIET_MS, on_quiet));
         }
     }
 }

@@ -62,7 +62,10 @@ fn action(step: &JsValue, socket: Option<&WebSocket>) -> Option<Action> {
     match step.get(0).as_string()?.as_str() {
         "connecting" => Some(Action::Connecting(ReadyState::from_number(number(1)? as u16), number(2)?)),
         "event" => {
-            let (socket, event) = (socket?, step.get(1).dyn_into::<Event>().ok()?);
+            let event = step.get(1).dyn_into::<Event>().ok()?;
+            // The socket that raised it: after a reconnect, not the last one.
+            let raised_by = event.target().and_then(|target| target.dyn_into::<WebSocket>().ok());
+            let socket = raised_by.as_ref().or(socket)?;
             let facts = facts_then(socket, &event, ReadyState::from_number(number(2)? as u16), number(3)? as u32);
             let record = record_of(socket, &event);
             Some(Action::Record { record, time: clock::at(number(5)?), at_ms: number(4)?, facts })
