@@ -39,8 +39,8 @@ pub fn default_target(protocol: &str, host: &str) -> Target {
     Target { url, protocols: Vec::new(), text_mode: true }
 }
 
-/// How many characters of a message a row shows (as in the app).
-const PREVIEW_CHARS: usize = 120;
+/// How many characters of a message a row shows (the app's rows too).
+pub const PREVIEW_CHARS: usize = 120;
 
 /// `text` on one line: line breaks as `↵`, other control characters as
 /// spaces, at most [`PREVIEW_CHARS`] characters and then `…`.

@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 use std::rc::Rc;
 
+use boot::text::one_line;
+
 use crate::model::ready_state::ReadyState;
 use crate::model::{close_code, report};
 use crate::util::chunked::Chunked;
@@ -311,26 +313,11 @@ pub struct Entry {
     pub facts: Option<Facts>,
 }
 
-/// How many characters of a message a row shows.
-pub const PREVIEW_CHARS: usize = 120;
-
-/// A text on one line, its line breaks shown as `↵`: at most
-/// [`PREVIEW_CHARS`] characters, then `…`. (Binary data shows as hex.)
-fn one_line(text: &str) -> String {
-    let mut line: String = text
-        .chars()
-        .take(PREVIEW_CHARS)
-        .map(|c| match c {
-            '\n' => '↵',
-            c if c.is_control() => ' ',
-            c => c,
-        })
-        .collect();
-    if text.chars().nth(PREVIEW_CHARS).is_some() {
-        line.push('…');
-    }
-    line
-}
+/// How many characters of a message a row shows: a text on one line, its
+/// line breaks shown as `↵`, at most this many characters, then `…`
+/// (`boot::text::one_line`, which the page's first stage draws with too).
+/// Binary data shows as hex.
+pub const PREVIEW_CHARS: usize = boot::text::PREVIEW_CHARS;
 
 /// The event log: entries shared, so that clones of the log and props of the
 /// rows that draw them copy pointers, not messages.

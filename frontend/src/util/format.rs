@@ -55,20 +55,9 @@ pub fn quoted_if_empty(value: &str) -> String {
     }
 }
 
-/// `text` safe inside HTML text and double-quoted attributes.
-pub fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for char in text.chars() {
-        match char {
-            '&' => escaped += "&amp;",
-            '<' => escaped += "&lt;",
-            '>' => escaped += "&gt;",
-            '"' => escaped += "&quot;",
-            _ => escaped.push(char),
-        }
-    }
-    escaped
-}
+/// `text` safe inside HTML text and double-quoted attributes (the page's
+/// first stage escapes its rows with the same function).
+pub use boot::text::escape_html;
 
 #[cfg(test)]
 mod tests {
