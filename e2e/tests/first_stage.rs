@@ -102,6 +102,17 @@ async fn the_first_stage_echoes_before_the_app_and_the_app_takes_over_its_socket
     assert_eq!(kinds, ["open", "message", "sent", "message"], "{rows:?}");
     assert_eq!(rows[1].2.as_deref(), Some("server report"), "{rows:?}");
     assert_eq!(rows[3].1, "hello", "{rows:?}");
+    // One font face for everything the first stage draws: each face is loaded
+    // in the first frame, which falls between Connect and `open`.
+    let faces = browser
+        .eval(
+            "const faces = new Set([...document.querySelectorAll('main.boot, main.boot *')].map((element) => { \
+               const style = getComputedStyle(element); \
+               return `${style.fontFamily} ${style.fontWeight} ${style.fontStyle}`; })); \
+             return [...faces];",
+        )
+        .await;
+    assert_eq!(faces.as_array().map(Vec::len), Some(1), "{faces}");
     // Something typed but not sent carries over too.
     browser.client.find(Locator::Id("message")).await.unwrap().send_keys("draft").await.unwrap();
 
