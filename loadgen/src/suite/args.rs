@@ -74,7 +74,9 @@ pub struct SuiteArgs {
     #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(5..=90))]
     pub overload_quota: u32,
     /// Cold loads of each page (the app and the reference page, alternating).
-    #[arg(long, default_value_t = 5)]
+    /// A cold start varies by tens of milliseconds from run to run on a small
+    /// machine, so the medians need more than a handful.
+    #[arg(long, default_value_t = 15)]
     pub page_runs: u32,
 }
 
