@@ -18,7 +18,7 @@ use hyper::service::service_fn;
 use hyper::Request;
 use hyper::StatusCode;
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::runtime::Handle;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
@@ -46,6 +46,25 @@ const HEAD_BUFFER_BYTES: usize = 64 * 1024;
 
 /// How long the accept loop pauses after a failed accept.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
+
+/// Connections the kernel may hold, handshake done, until the server accepts
+/// them. std's 128 is too short for a burst: past it the kernel drops the SYN
+/// and the client tries again a second later (the handshake benchmark's 256
+/// clients showed that second in its tail). The kernel caps it at
+/// `net.core.somaxconn` (4096 by default since Linux 5.4); SECURITY.md says
+/// what it costs.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds `addr` for listening as std does (`SO_REUSEADDR` on Unix, so a
+/// restart is not refused while old connections linger in TIME_WAIT), with
+/// a listen queue of [`LISTEN_BACKLOG`].
+fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
 
 /// A bound, not yet serving, echo server.
 pub struct Server {
@@ -76,8 +95,7 @@ impl Server {
         if runtimes.is_empty() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "no runtime to serve on"));
         }
-        let listener = TcpListener::bind(config.addr)
-            .await
+        let listener = listen(config.addr)
             .map_err(|err| io::Error::new(err.kind(), format!("cannot listen on {}: {err}", config.addr)))?;
         let local_addr = listener.local_addr()?;
         let listener = listener.into_std()?;

@@ -116,3 +116,26 @@ fn a_port_in_use_is_refused() {
         assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse, "{err}");
     });
 }
+
+/// A burst of clients larger than std's listen backlog (128) all complete
+/// their TCP handshake while no runtime accepts: with a short backlog the
+/// kernel drops the SYNs past it and each of those clients waits a second
+/// before it tries again (seen as a 1 s tail in the handshake benchmark).
+#[tokio::test]
+async fn a_burst_of_connections_waits_in_the_listen_queue_not_in_syn_retries() {
+    let server = Server::bind(Config::new("127.0.0.1:0".parse().unwrap(), "/nonexistent-dist"))
+        .await
+        .expect("bind a loopback port");
+    let addr = server.local_addr();
+    let clients: Vec<_> = (0..400)
+        .map(|_| tokio::spawn(tokio::time::timeout(Duration::from_millis(500), tokio::net::TcpStream::connect(addr))))
+        .collect();
+    let mut connected = Vec::new();
+    for client in clients {
+        if let Ok(Ok(stream)) = client.await.expect("the connecting task") {
+            connected.push(stream);
+        }
+    }
+    assert_eq!(connected.len(), 400, "connections completed without an accept");
+    drop(server);
+}
