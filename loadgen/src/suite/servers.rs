@@ -113,14 +113,21 @@ impl Launcher {
         // on a full pipe; the wait for the address is bounded.
         let (found, address) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            for line in lines.by_ref().map_while(Result::ok) {
-                if let Some(addr) = listening_address(&line) {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|read| read > 0) {
+                if let Some(addr) = listening_address(line.trim_end()) {
                     let _ = found.send(addr);
                     break;
                 }
+                line.clear();
             }
-            lines.for_each(drop);
+            // The rest is drained in bulk, not split into lines: at tens of
+            // thousands of connections a second, splitting the backend's two
+            // log lines per connection cost this process, which shares the
+            // machine's two cores with the server and the generator, a
+            // noticeable share of a core.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
         });
         let addr = match address.recv_timeout(Duration::from_secs(20)) {
             Ok(addr) => addr,
