@@ -128,6 +128,9 @@ pub(crate) async fn echo<T: Transport, S: Stage>(
             close_deadline = Some(Instant::now() + limits.close_timeout);
         }
         if !out.is_empty() {
+            if ended.is_some() {
+                stream.last_write_next();
+            }
             let written = write(&mut stream, out.bytes(), shutdown, &limits).await;
             // The next burst allocates again; an idle connection keeps nothing.
             out.release();
