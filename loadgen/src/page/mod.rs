@@ -5,15 +5,16 @@
 //! at the start of the page's document (injected through the DevTools
 //! protocol before the navigation) does what a person would, as fast as the
 //! page allows: wait for the Connect button, click it the moment it is in
-//! the DOM, wait for the `open` entry, and wait for the echo. On the app it
-//! also types a message and clicks Send once the socket is open (the
-//! reference page sends by itself on `open`), and the echo it waits for is
-//! the paired one (with its round trip), not the handshake report the app
-//! asks for first. Driving the page from inside means no WebDriver round trip
-//! stands between a step and the next, for either page. Times are
-//! `performance.now()`, i.e. milliseconds since the navigation started, taken
-//! by a MutationObserver as each step's result enters the DOM; WebDriver only
-//! collects them once the page has loaded. After its first echo the app also
+//! the DOM, wait for the `open` entry and an enabled Send, type a message,
+//! click Send, and wait for the echo (on both pages alike). On the app the
+//! echo it waits for is the paired one (with its round trip), not the
+//! handshake report the app asks for first. Driving the page from inside
+//! means no WebDriver round trip stands between a step and the next, for
+//! either page. Times are `performance.now()`, i.e. milliseconds since the
+//! navigation started, taken by a MutationObserver as each step's result
+//! enters the DOM; WebDriver leaves the page alone while it runs (navigation
+//! returns at once) and collects the times after a quiet pause (`webdriver.rs`).
+//! After its first echo the app also
 //! sends a burst of [`BURST`] messages and reports how long its socket events
 //! waited to be drawn, as the page measures that itself.
 
